@@ -43,3 +43,33 @@ def reference_dir() -> Path:
     """Published reference values for the statistics (../shared/reference)."""
     require(REFERENCE_DIR.is_dir(), f"reference values not found at {REFERENCE_DIR}")
     return REFERENCE_DIR
+
+
+# --- synthetic Scotland, generated once per test session (cached on disk by seed and size) ---
+
+SYNTHETIC_SEED = 42
+SYNTHETIC_PERIOD_END = "2026-09"
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir() -> Path:
+    """A synthetic Scotland folder in PHS layouts (clusterqi.synthetic.ensure_synthetic)."""
+    from clusterqi.synthetic import ensure_synthetic
+
+    return ensure_synthetic(seed=SYNTHETIC_SEED)
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset(synthetic_dir):
+    """The synthetic folder loaded through the real loaders."""
+    from clusterqi.loaders import load_dataset
+
+    return load_dataset(synthetic_dir)
+
+
+@pytest.fixture(scope="session")
+def synthetic_indicators(synthetic_dataset):
+    """Indicator table for every shipped indicator on synthetic Scotland, 12 months to 2026-09."""
+    from clusterqi.indicators import calculate_indicators, load_catalogue
+
+    return calculate_indicators(synthetic_dataset, load_catalogue(), SYNTHETIC_PERIOD_END, months=12)
