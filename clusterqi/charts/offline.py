@@ -1,0 +1,217 @@
+"""Interactive Altair charts that draw with no network: in JupyterLab and in emailed HTML.
+
+Altair 6's own renderers cannot do this (see ../shared/docs/STACK.md): the default loads Vega
+from a CDN, ``template="inline"`` repeats the ~0.9 MB runtime in every chart (and the second copy
+throws), and the mimetype renderer emits a Vega-Lite 6 MIME type nbformat rejects. This module
+registers one small renderer, ``"clusterqi"``, that emits
+
+- the Vega + Vega-Lite + vega-embed runtime from :func:`vl_convert.javascript_bundle` **once per
+  document** (the first chart displayed after :func:`enable_offline_charts`), wrapped in a
+  function scope so its top-level ``const`` declarations cannot clash, and guarded so a second
+  copy is a no-op;
+- per chart, only a ``<div class="clusterqi-chart">`` and a script calling ``vegaEmbed`` with the
+  spec (``</`` JSON-escaped so data cannot close the script), the SVG renderer (crisp in print,
+  readable by tests) and the "..." menu limited to export (the "Open in Vega Editor" action posts
+  the data to an external site, so it is off).
+
+Every embedded view (the vega-embed result) is pushed onto ``window.clusterqiViews`` so browser
+tests can read signals and data. A chart displayed before the runtime has loaded waits in
+``window.clusterqiPending`` and is drawn as soon as the runtime arrives.
+
+The runtime block is delimited by :data:`RUNTIME_START` / :data:`RUNTIME_END` comments, so
+:mod:`clusterqi.report` can hoist exactly one copy into the exported page whatever the kernel
+history was.
+
+Example usage::
+
+    from clusterqi.charts.offline import enable_offline_charts
+
+    enable_offline_charts()      # once, at the top of a notebook
+    funnel_chart(table, ...)     # displays as an interactive, offline chart
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import uuid
+from typing import Any
+
+import altair as alt
+
+__all__ = [
+    "RENDERER_NAME",
+    "RUNTIME_START",
+    "RUNTIME_END",
+    "RUNTIME_PATTERN",
+    "EMBED_OPTIONS",
+    "CHART_CLASS",
+    "enable_offline_charts",
+    "offline_renderer",
+    "runtime_script",
+    "chart_html",
+    "escape_json_for_script",
+]
+
+RENDERER_NAME = "clusterqi"
+"""The name the renderer is registered under in ``alt.renderers``."""
+
+CHART_CLASS = "clusterqi-chart"
+"""CSS class of every chart's container ``<div>`` (tests count these against drawn ``.marks``)."""
+
+RUNTIME_START = "<!-- clusterqi-runtime:start -->"
+RUNTIME_END = "<!-- clusterqi-runtime:end -->"
+RUNTIME_PATTERN = re.compile(re.escape(RUNTIME_START) + r".*?" + re.escape(RUNTIME_END), re.DOTALL)
+"""Matches one emitted runtime block, for hoisting it out of notebook outputs."""
+
+EMBED_OPTIONS: dict[str, Any] = {
+    "renderer": "svg",
+    "actions": {"export": True, "source": False, "compiled": False, "editor": False},
+}
+"""vega-embed options for every chart: SVG, and no action that shows or sends the spec."""
+
+_state = {"runtime_sent": False}
+
+
+@functools.cache
+def _bundle() -> str:
+    """The Vega + Vega-Lite + vega-embed runtime for Altair's Vega-Lite version (cached)."""
+    import vl_convert
+
+    major_minor = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])  # "v6.4.1" -> "6.4"
+    if major_minor not in vl_convert.get_vegalite_versions():
+        raise RuntimeError(
+            f"vl-convert {vl_convert.__version__} bundles Vega-Lite "
+            f"{', '.join(vl_convert.get_vegalite_versions())}, not the {major_minor} that altair "
+            f"{alt.__version__} writes; install a vl-convert-python that supports it"
+        )
+    return vl_convert.javascript_bundle(vl_version=major_minor)
+
+
+def escape_json_for_script(value: Any) -> str:
+    """JSON for an inline ``<script>``: ``</`` and ``<!--`` escaped so data cannot end the script.
+
+    Example usage::
+
+        >>> escape_json_for_script({"name": "</script><script>alert(1)</script>"})
+        '{"name": "<\\\\/script><script>alert(1)<\\\\/script>"}'
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
+    return (
+        text.replace("</", "<\\/")
+        .replace("<!--", "<\\u0021--")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def runtime_script() -> str:
+    """The runtime as one guarded ``<script>`` block, delimited for :data:`RUNTIME_PATTERN`.
+
+    Loading it twice is harmless: the second copy returns at once. Charts queued in
+    ``window.clusterqiPending`` before it ran are drawn when it finishes.
+    """
+    bundle = _bundle()
+    if "</script" in bundle.lower():  # never true for vl-convert 1.9; checked, not assumed
+        raise RuntimeError("the vl-convert runtime contains '</script' and cannot be inlined")
+    version = alt.SCHEMA_VERSION
+    return (
+        f"{RUNTIME_START}\n"
+        f'<script type="text/javascript" data-clusterqi-runtime="vega-lite {version}">\n'
+        "(function () {\n"
+        "  if (window.clusterqiRuntime) { return; }\n"
+        "  (function () {\n"
+        f"{bundle}\n"
+        "  }).call(window);\n"
+        f'  window.clusterqiRuntime = "vega-lite {version}";\n'
+        "  var pending = window.clusterqiPending || [];\n"
+        "  window.clusterqiPending = [];\n"
+        "  pending.forEach(function (draw) { draw(); });\n"
+        "})();\n"
+        "</script>\n"
+        f"{RUNTIME_END}\n"
+    )
+
+
+def chart_html(spec: dict, embed_options: dict | None = None, element_id: str | None = None) -> str:
+    """One chart's ``<div>`` and ``vegaEmbed`` call (no runtime).
+
+    ``embed_options`` are merged over :data:`EMBED_OPTIONS`, except that the editor, source and
+    compiled actions stay off whatever is passed.
+    """
+    options = {**EMBED_OPTIONS, **(embed_options or {})}
+    actions = options.get("actions", EMBED_OPTIONS["actions"])
+    if isinstance(actions, dict) or actions is True:
+        base = actions if isinstance(actions, dict) else {"export": True}
+        options["actions"] = {**base, "source": False, "compiled": False, "editor": False}
+    element_id = element_id or f"clusterqi-chart-{uuid.uuid4().hex[:12]}"
+    return (
+        f'<div id="{element_id}" class="{CHART_CLASS}"></div>\n'
+        '<script type="text/javascript">\n'
+        "(function () {\n"
+        f"  var spec = {escape_json_for_script(spec)};\n"
+        f"  var options = {escape_json_for_script(options)};\n"
+        f'  var id = "{element_id}";\n'
+        "  function draw() {\n"
+        "    var el = document.getElementById(id);\n"
+        "    window.vegaEmbed(el, spec, options).then(function (result) {\n"
+        "      result.chartId = id;\n"
+        "      (window.clusterqiViews = window.clusterqiViews || []).push(result);\n"
+        "    }).catch(function (error) {\n"
+        '      el.textContent = "This chart could not be drawn: " + error;\n'
+        "      console.error(error);\n"
+        "    });\n"
+        "  }\n"
+        "  if (window.vegaEmbed && window.clusterqiRuntime) { draw(); }\n"
+        "  else { (window.clusterqiPending = window.clusterqiPending || []).push(draw); }\n"
+        "})();\n"
+        "</script>\n"
+    )
+
+
+def offline_renderer(spec: dict, **metadata: Any) -> dict[str, str]:
+    """The Altair renderer: HTML for one chart, with the runtime on the first chart of a document.
+
+    ``metadata`` may hold ``embed_options`` (from ``alt.renderers.set_embed_options``).
+    """
+    html = chart_html(spec, metadata.get("embed_options"))
+    if not _state["runtime_sent"]:
+        html = runtime_script() + html
+        _state["runtime_sent"] = True
+    title = spec.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    plain = f"Chart: {title}" if isinstance(title, str) else "Chart (interactive; open in a browser)"
+    return {"text/html": html, "text/plain": plain}
+
+
+alt.renderers.register(RENDERER_NAME, offline_renderer)
+
+
+def enable_offline_charts(theme: bool = True) -> None:
+    """Display Altair charts offline and interactively from now on, starting a new document.
+
+    Call once at the top of a notebook (calling again is safe: the next chart carries the
+    runtime again, which the browser ignores if it already has it). With ``theme`` true, the house
+    theme registered by :mod:`clusterqi.charts` is enabled too, when that module provides one.
+
+    Example usage::
+
+        from clusterqi.charts.offline import enable_offline_charts
+        enable_offline_charts()
+    """
+    _state["runtime_sent"] = False
+    alt.renderers.enable(RENDERER_NAME)
+    if theme:
+        _enable_house_theme()
+
+
+def _enable_house_theme() -> None:
+    """Enable the theme :mod:`clusterqi.charts` registers, if it registers one named clusterqi."""
+    try:
+        import clusterqi.charts  # noqa: F401  (registers the theme on import)
+    except ImportError:
+        return
+    if RENDERER_NAME in alt.theme.names():
+        alt.theme.enable(RENDERER_NAME)
