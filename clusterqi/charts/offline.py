@@ -208,10 +208,11 @@ def enable_offline_charts(theme: bool = True) -> None:
 
 
 def _enable_house_theme() -> None:
-    """Enable the theme :mod:`clusterqi.charts` registers, if it registers one named clusterqi."""
+    """Enable the house theme of :mod:`clusterqi.charts.theme` (registered as "clusterqi")."""
     try:
-        import clusterqi.charts  # noqa: F401  (registers the theme on import)
-    except ImportError:
+        from clusterqi.charts.theme import enable_theme
+    except ImportError:  # the charts package is optional for the renderer itself
+        if RENDERER_NAME in alt.theme.names():
+            alt.theme.enable(RENDERER_NAME)
         return
-    if RENDERER_NAME in alt.theme.names():
-        alt.theme.enable(RENDERER_NAME)
+    enable_theme()
