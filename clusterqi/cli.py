@@ -29,6 +29,39 @@ def command(add: Callable[[argparse._SubParsersAction], None]):
 # Each block: one @command function adding a sub-parser, and its handler `_run_<name>(args) -> int`.
 
 
+@command
+def _add_indicators(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "indicators",
+        help="list the indicator catalogue (id, title, unit, direction)",
+        description=(
+            "List the indicator catalogue: the shipped definitions in "
+            "clusterqi/indicators/definitions/, or those in --folder. With --markdown, print the "
+            "catalogue page (docs/indicators.md is generated this way)."
+        ),
+    )
+    p.add_argument("--folder", metavar="DIR", help="a folder of indicator YAML files")
+    p.add_argument("--markdown", action="store_true", help="print the Markdown catalogue page")
+    p.set_defaults(func=_run_indicators)
+
+
+def _run_indicators(args: argparse.Namespace) -> int:
+    from clusterqi.indicators.catalogue import catalogue_markdown, load_catalogue
+
+    catalogue = load_catalogue(args.folder)
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown(catalogue))
+        return 0
+    directions = {True: "lower is better", False: "higher is better", None: "no judgement"}
+    rows = [("id", "title", "unit", "direction")] + [
+        (i.id, i.title, i.unit, directions[i.low_is_good]) for i in catalogue.values()
+    ]
+    widths = [max(len(r[k]) for r in rows) for k in range(3)]
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row[:3], widths)) + "  " + row[3])
+    return 0
+
+
 # --- end of sub-commands ---------------------------------------------------------------------
 
 
