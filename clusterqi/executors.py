@@ -1,0 +1,267 @@
+"""Where a batch's report jobs run: a local process pool (default) or a Dask cluster.
+
+A :class:`ReportJob` is everything one cluster's report needs (notebook, parameters, output path,
+timeout) and is plain data, so the same jobs run on either executor. :func:`run_report_job` is what
+a worker does with one: execute the notebook on the worker's reused kernel
+(:class:`clusterqi.kernels.ReusableKernel`), render the HTML in-process, write it atomically (temp
+file in the same folder, then rename: a crash never leaves a half-written report under its final
+name) and return a :class:`ReportResult`. A failing job returns a "failed" result; it never raises,
+so one cluster cannot stop the others.
+
+- :class:`LocalExecutor`: ``workers`` processes started with ``spawn`` (forked workers hang after
+  nbclient has run in the parent; ../shared/docs/STACK.md), one reused kernel each.
+- :class:`DaskExecutor`: the jobs go to a ``distributed`` scheduler (``--executor dask --scheduler
+  tcp://host:8786``), for when one machine is not enough (England's ~1,250 networks). Needs the
+  ``[dask]`` extra. Kernels are shut down on every worker when the run ends.
+
+Example usage::
+
+    jobs = [ReportJob("dundee-4", "notebooks/cluster_report.ipynb", {...}, "reports/run/dundee-4.html")]
+    with make_executor("local", workers=2) as executor:
+        for result in executor.run(jobs):
+            print(result.cluster_id, result.status, result.error)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import multiprocessing
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "ReportJob",
+    "ReportResult",
+    "Executor",
+    "LocalExecutor",
+    "DaskExecutor",
+    "make_executor",
+    "run_report_job",
+    "shutdown_worker_kernels",
+    "DEFAULT_RENDERER",
+]
+
+#: The function that turns an executed notebook into HTML: ``module:function(executed, out) -> Path``.
+DEFAULT_RENDERER = "clusterqi.report:render_html"
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """One cluster's report: run ``notebook`` with ``parameters``, write HTML to ``out``.
+
+    ``renderer`` names the HTML exporter as ``"module:function"``; it is called as
+    ``function(executed_notebook, out=path)`` and must return the path it wrote.
+    """
+
+    cluster_id: str
+    notebook: str
+    parameters: dict[str, Any]
+    out: str
+    timeout: float = 600.0
+    renderer: str = DEFAULT_RENDERER
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What happened to one job: ``status`` "done" (with the HTML's sha256) or "failed" (with why)."""
+
+    cluster_id: str
+    status: Literal["done", "failed"]
+    seconds: float
+    output_sha256: str | None = None
+    error: str | None = None
+    worker: str = field(default="")
+
+
+# --- the worker side ---------------------------------------------------------------------------
+
+_LOCAL = threading.local()
+
+
+def _kernel():
+    from clusterqi.kernels import ReusableKernel
+
+    kernel = getattr(_LOCAL, "kernel", None)
+    if kernel is None:
+        kernel = _LOCAL.kernel = ReusableKernel()
+        _KERNELS.append(kernel)
+    return kernel
+
+
+_KERNELS: list = []
+
+
+def shutdown_worker_kernels() -> int:
+    """Stop every kernel this process started for jobs; return how many (run on worker exit)."""
+    count = 0
+    while _KERNELS:
+        _KERNELS.pop().shutdown()
+        count += 1
+    _LOCAL.__dict__.clear()
+    return count
+
+
+def _renderer(name: str):
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_report_job(job: ReportJob) -> ReportResult:
+    """Run one job on this worker's kernel and write its HTML atomically; never raises."""
+    from clusterqi.kernels import NotebookFailed
+
+    started = time.perf_counter()
+    worker = f"{os.uname().nodename}:{os.getpid()}"
+    out = Path(job.out)
+    partial = out.with_name(f".{out.stem}.{os.getpid()}.partial{out.suffix}")
+    try:
+        executed = _kernel().run(job.notebook, job.parameters, timeout=job.timeout)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        written = Path(_renderer(job.renderer)(executed, out=partial))
+        os.replace(written, out)
+        digest = _sha256(out)
+    except NotebookFailed as exc:
+        return ReportResult(job.cluster_id, "failed", time.perf_counter() - started, error=str(exc), worker=worker)
+    except Exception as exc:  # the renderer refused or could not write: report it, keep going
+        message = next((line for line in str(exc).splitlines() if line.strip()), "")
+        return ReportResult(
+            job.cluster_id,
+            "failed",
+            time.perf_counter() - started,
+            error=f"HTML export: {type(exc).__name__}: {message}"[:300],
+            worker=worker,
+        )
+    finally:
+        partial.unlink(missing_ok=True)
+    return ReportResult(job.cluster_id, "done", time.perf_counter() - started, output_sha256=digest, worker=worker)
+
+
+def _init_local_worker() -> None:
+    import atexit
+
+    atexit.register(shutdown_worker_kernels)
+
+
+# --- executors ---------------------------------------------------------------------------------
+
+
+class Executor(ABC):
+    """Runs report jobs somewhere and yields their results as they finish."""
+
+    workers: int
+
+    @abstractmethod
+    def run(self, jobs: Sequence[ReportJob]) -> Iterator[ReportResult]:
+        """Yield one :class:`ReportResult` per job, in the order they finish."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop the workers and their kernels."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class LocalExecutor(Executor):
+    """A pool of ``workers`` spawned processes on this machine, one reused kernel each."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, jobs: Sequence[ReportJob]) -> Iterator[ReportResult]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_local_worker,
+            )
+        futures = {self._pool.submit(run_report_job, job): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    yield future.result()
+                except Exception as exc:  # the worker process itself died
+                    yield ReportResult(job.cluster_id, "failed", 0.0, error=f"worker lost: {type(exc).__name__}: {exc}")
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(Executor):
+    """Jobs sent to a Dask ``distributed`` scheduler at ``address`` (e.g. ``tcp://10.0.0.5:8786``).
+
+    Every worker needs clusterqi installed and must see the notebook, the data, the run's
+    indicator table and the output folder at the same paths (a shared file system).
+    """
+
+    def __init__(self, address: str):
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise RuntimeError("the dask executor needs the [dask] extra: pip install 'clusterqi[dask]'") from exc
+        self.address = address
+        self._client = Client(address)
+        self.workers = max(1, sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values()))
+
+    def run(self, jobs: Sequence[ReportJob]) -> Iterator[ReportResult]:
+        from distributed import as_completed as dask_completed
+
+        futures = {
+            self._client.submit(run_report_job, job, pure=False, key=f"report-{job.cluster_id}-{os.getpid()}-{time.time_ns()}"): job
+            for job in jobs
+        }
+        try:
+            for future in dask_completed(list(futures)):
+                job = futures[future]
+                try:
+                    yield future.result()
+                except Exception as exc:
+                    yield ReportResult(job.cluster_id, "failed", 0.0, error=f"worker lost: {type(exc).__name__}: {exc}")
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.run(shutdown_worker_kernels)
+            finally:
+                self._client.close()
+                self._client = None
+
+
+def make_executor(kind: str = "local", workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor for ``--executor local|dask`` (``scheduler`` is required for dask)."""
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "dask":
+        if not scheduler:
+            raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+        return DaskExecutor(scheduler)
+    raise ValueError(f"unknown executor {kind!r}; expected 'local' or 'dask'")

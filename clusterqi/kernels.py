@@ -1,0 +1,180 @@
+"""Run many notebooks, one after another, on one reused Jupyter kernel with papermill.
+
+Starting a kernel and importing pandas and Altair takes ~2.5 s, more than a cluster report's own
+work (../shared/docs/STACK.md), so a batch worker keeps one kernel and runs report after report on
+it. Isolation between reports is what makes that safe:
+
+- before each notebook the kernel runs :func:`clusterqi.kernel_state.restore_state`: the user
+  namespace, execution counter and library settings are put back as they were right after the
+  warm-up imports (the list is in :mod:`clusterqi.kernel_state`);
+- a notebook that fails, times out or kills its kernel never hands its kernel on: the kernel is
+  shut down and the next notebook gets a fresh one.
+
+``tests/batch/test_kernels.py`` proves both.
+
+Example usage::
+
+    kernel = ReusableKernel()
+    try:
+        for cluster in ["dundee-4", "angus-south"]:
+            nb = kernel.run("notebooks/cluster_report.ipynb", {"cluster_id": cluster}, timeout=600)
+    finally:
+        kernel.shutdown()
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+from typing import Any
+
+import papermill
+from jupyter_client.manager import KernelManager
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+from clusterqi.kernel_state import WARM_IMPORTS
+
+__all__ = ["ReusableKernel", "NotebookFailed", "KERNEL_START_TIMEOUT_SECONDS", "ERROR_TEXT_LIMIT"]
+
+#: Seconds to wait for a kernel to start and answer.
+KERNEL_START_TIMEOUT_SECONDS = 60
+#: Characters kept of a failing cell's error message (the batch summary shows one line).
+ERROR_TEXT_LIMIT = 200
+
+
+# Reaches the in-kernel module without binding a name in the notebook's namespace.
+_STATE = "__import__('clusterqi.kernel_state').kernel_state"
+
+
+def _top_names(modules: tuple[str, ...]) -> list[str]:
+    return sorted({name.split(".")[0] for name in modules})
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook did not run to the end; ``str(exc)`` is one line naming the cell and the error."""
+
+
+def _one_line(text: str) -> str:
+    first = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+    return first if len(first) <= ERROR_TEXT_LIMIT else first[: ERROR_TEXT_LIMIT - 1] + "…"
+
+
+class ReusableKernel:
+    """A Python kernel that runs notebooks in turn, reset between them, replaced after a failure.
+
+    ``kernel_name`` is the Jupyter kernel spec (default ``python3``: the environment clusterqi
+    runs in). ``warm_imports`` are imported once per kernel before the state snapshot.
+    Attributes ``started`` and ``notebooks_run`` count kernels started and notebooks run.
+    Not thread-safe: use one per thread (the executors do).
+    """
+
+    def __init__(self, kernel_name: str = "python3", warm_imports: tuple[str, ...] = WARM_IMPORTS):
+        self.kernel_name = kernel_name
+        self.warm_imports = warm_imports
+        self.started = 0
+        self.notebooks_run = 0
+        self._km: KernelManager | None = None
+        self._timed_out = False
+
+    # --- kernel life cycle ----------------------------------------------------------------
+
+    def _execute(self, code: str) -> None:
+        """Run set-up code in the kernel (not part of any notebook); raise if it fails."""
+        assert self._km is not None
+        client = self._km.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=KERNEL_START_TIMEOUT_SECONDS)
+            reply = client.execute_interactive(
+                code, store_history=False, timeout=KERNEL_START_TIMEOUT_SECONDS, output_hook=lambda msg: None
+            )
+        finally:
+            client.stop_channels()
+        content = reply["content"]
+        if content["status"] != "ok":
+            raise NotebookFailed(
+                f"kernel set-up failed: {content.get('ename')}: {_one_line(content.get('evalue', ''))}"
+            )
+
+    def _start(self, cwd: Path) -> None:
+        km = KernelManager(kernel_name=self.kernel_name)
+        km.start_kernel(
+            cwd=str(cwd),
+            extra_arguments=["--HistoryManager.hist_file=:memory:"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._km = km
+        self.started += 1
+        imports = "\n".join(f"import {name}" for name in self.warm_imports)
+        self._execute(f"{imports}\n{_STATE}.snapshot_state()\ndel {', '.join(_top_names(self.warm_imports))}\n")
+
+    def shutdown(self) -> None:
+        """Stop the kernel (the next :meth:`run` starts a fresh one)."""
+        km, self._km = self._km, None
+        if km is not None and km.has_kernel:
+            try:
+                km.shutdown_kernel(now=True)
+            except Exception:  # a kernel that is already gone
+                km.cleanup_resources()
+
+    def _kill_for_timeout(self) -> None:
+        self._timed_out = True
+        km = self._km
+        if km is not None and km.has_kernel:
+            km.kill_kernel()
+
+    # --- running notebooks ----------------------------------------------------------------
+
+    def run(
+        self, notebook: str | Path, parameters: dict[str, Any], timeout: float, cwd: str | Path | None = None
+    ) -> NotebookNode:
+        """Execute ``notebook`` with ``parameters`` injected; return the executed notebook (not saved).
+
+        ``timeout`` bounds the whole notebook in seconds. ``cwd`` is the folder the notebook runs
+        in (default: the notebook's folder). Raises :class:`NotebookFailed` with a one-line reason
+        (``"cell 7: KeyError: 'x'"``, ``"timed out after 600 s"``) and replaces the kernel.
+        """
+        notebook = Path(notebook)
+        cwd = Path(cwd) if cwd is not None else notebook.resolve().parent
+        if self._km is None:
+            self._start(cwd)
+        self._execute(f"{_STATE}.restore_state({str(cwd)!r})")
+        self._timed_out = False
+        watchdog = threading.Timer(timeout, self._kill_for_timeout)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            executed = papermill.execute_notebook(
+                str(notebook),
+                None,
+                parameters=parameters,
+                km=self._km,
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=int(max(1, timeout)),
+            )
+        except Exception as exc:
+            self.shutdown()
+            raise NotebookFailed(self._reason(exc, timeout)) from None
+        finally:
+            watchdog.cancel()
+        self.notebooks_run += 1
+        return executed
+
+    def _reason(self, exc: Exception, timeout: float) -> str:
+        if self._timed_out or isinstance(exc, CellTimeoutError):
+            return f"timed out after {timeout:g} s"
+        if isinstance(exc, papermill.PapermillExecutionError):
+            return f"cell {exc.exec_count}: {exc.ename}: {_one_line(exc.evalue)}"
+        if isinstance(exc, DeadKernelError):
+            return "the kernel died (out of memory?)"
+        return f"{type(exc).__name__}: {_one_line(str(exc))}"
+
+    def __enter__(self) -> ReusableKernel:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.shutdown()
