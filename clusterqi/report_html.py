@@ -1,0 +1,302 @@
+"""Export an executed cluster report notebook as one self-contained, releasable HTML file.
+
+:func:`render_html` turns the notebook that papermill executed into the file a cluster quality
+lead receives by email and opens offline:
+
+- code hidden (inputs and prompts excluded; stderr such as warnings dropped);
+- no network: nbconvert's CDN scripts removed by the ``clusterqi_report`` template, and the
+  Vega runtime included exactly once (:mod:`clusterqi.charts.offline`; every copy in the outputs
+  is hoisted into the page head);
+- a table of contents built from the section headings, a print stylesheet;
+- a "Download the numbers" link holding the releasable table as CSV inside the file (a
+  ``data:`` URI), written by :func:`clusterqi.report_sections.show_header` into the notebook;
+- names from data HTML-escaped (the display functions escape; this module escapes the title,
+  contents and file name it writes itself);
+- at most :data:`MAX_REPORT_BYTES`; larger is an error, not a warning;
+- written atomically (temporary file in the same folder, then renamed), so a batch never leaves
+  a half-written report.
+
+A notebook whose report header says it is not releasable is refused unless its audience is
+``"analyst"`` (then the page carries a "not for release" banner).
+
+Example usage::
+
+    from clusterqi.report_html import render_html
+    path = render_html("reports/demo/dundee-4.ipynb")          # -> reports/demo/dundee-4.html
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from clusterqi import __version__
+from clusterqi.charts.offline import CHART_CLASS, RUNTIME_PATTERN, runtime_script
+
+__all__ = [
+    "MAX_REPORT_BYTES",
+    "REPORT_METADATA_KEY",
+    "TEMPLATE_NAME",
+    "ReportError",
+    "render_html",
+    "numbers_link",
+    "measure_html",
+]
+
+MAX_REPORT_BYTES = 2_500_000
+"""Hard limit on one report's size (2.5 MB): it is emailed, often to NHS mailboxes."""
+
+REPORT_METADATA_KEY = "clusterqi"
+"""Output-metadata key of the report header output (audience, releasability, title, CSV)."""
+
+TEMPLATE_NAME = "clusterqi_report"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TOC_PLACEHOLDER = "<!-- clusterqi-toc -->"
+TOC_LEVELS = ("h2", "h3")
+
+
+class ReportError(ValueError):
+    """A report that cannot or must not be written (not releasable, too large, not a report)."""
+
+
+def numbers_link(csv_text: str, filename: str) -> str:
+    """An ``<a download>`` link carrying ``csv_text`` as a base64 ``data:`` URI (no request made).
+
+    Example usage::
+
+        >>> numbers_link("a,b\\n1,2\\n", "x.csv")[:60]
+        '<a download="x.csv" href="data:text/csv;charset=utf-8;base64'
+    """
+    payload = base64.b64encode(csv_text.encode("utf-8")).decode("ascii")
+    return (
+        f'<a download="{html.escape(filename)}" href="data:text/csv;charset=utf-8;base64,{payload}"'
+        f' class="cqi-download-link">Download the numbers (CSV)</a>'
+    )
+
+
+def _load(executed_notebook: Any) -> tuple[nbformat.NotebookNode, Path | None]:
+    if isinstance(executed_notebook, nbformat.NotebookNode):
+        return nbformat.from_dict(executed_notebook), None
+    path = Path(executed_notebook)
+    if not path.is_file():
+        raise ReportError(f"{path}: no such notebook; expected the notebook papermill executed")
+    return nbformat.read(path, as_version=4), path
+
+
+def _report_header(nb: nbformat.NotebookNode, name: str) -> dict:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get(REPORT_METADATA_KEY)
+            if isinstance(meta, dict) and meta.get("role") == "report":
+                return meta
+    raise ReportError(
+        f"{name}: no report header output found (output metadata '{REPORT_METADATA_KEY}' with "
+        "role 'report'); expected a notebook that called clusterqi.report_sections.show_header, "
+        "executed (an unexecuted notebook has no outputs)"
+    )
+
+
+def _check_releasable(header: dict, name: str) -> None:
+    audience = header.get("audience")
+    if audience == "analyst":
+        return
+    if audience not in ("cluster", "practice"):
+        raise ReportError(
+            f"{name}: report audience {audience!r} is not known; expected analyst, cluster or practice"
+        )
+    if header.get("releasable") is not True:
+        raise ReportError(
+            f"{name}: audience {audience!r} but the report's table has not passed disclosure "
+            "control (releasable is not True); refusing to write a releasable HTML file. Run the "
+            "notebook with audience 'analyst' for an internal copy."
+        )
+
+
+def _strip_outputs(nb: nbformat.NotebookNode) -> int:
+    """Drop stderr streams and every runtime copy from the outputs; return the number of charts."""
+    charts = 0
+    for cell in nb.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                continue
+            data = output.get("data", {})
+            if "text/html" in data:
+                text = data["text/html"]
+                text = "".join(text) if isinstance(text, list) else text
+                text = RUNTIME_PATTERN.sub("", text)
+                charts += text.count(f'class="{CHART_CLASS}"')
+                data["text/html"] = text
+            outputs.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = outputs
+    return charts
+
+
+class _Headings(HTMLParser):
+    """Collects (level, id, text) of the h2/h3 headings that have an id."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, str, str]] = []
+        self._open: tuple[str, str] | None = None
+        self._text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag in TOC_LEVELS and attributes.get("id") and self._open is None:
+            self._open, self._text = (tag, attributes["id"]), []
+        elif self._open and tag == "a" and "anchor-link" in (attributes.get("class") or ""):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if self._open and tag == "a" and self._skip:
+            self._skip -= 1
+        elif self._open and tag == self._open[0]:
+            text = " ".join("".join(self._text).split())
+            if text:
+                self.found.append((self._open[0], self._open[1], text))
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open and not self._skip:
+            self._text.append(data)
+
+
+def _toc(body: str) -> str:
+    """Nested contents list: each h2 an item, the h3 after it a list inside that item."""
+    parser = _Headings()
+    parser.feed(body)
+    sections: list[tuple[str, list[str]]] = []
+    for level, anchor, text in parser.found:
+        link = f'<a href="#{html.escape(anchor)}">{html.escape(text)}</a>'
+        if level == "h3" and sections:
+            sections[-1][1].append(f"<li>{link}</li>")
+        else:
+            sections.append((link, []))
+    items = [
+        f"<li>{link}" + (f"<ol>{''.join(subs)}</ol>" if subs else "") + "</li>"
+        for link, subs in sections
+    ]
+    return "<ol>" + "".join(items) + "</ol>"
+
+
+def _write_atomically(text: str, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_html(executed_notebook: str | os.PathLike | nbformat.NotebookNode, out=None) -> Path:
+    """Write the executed report notebook as one offline, releasable HTML file; return its path.
+
+    ``executed_notebook`` is a path to (or a ``NotebookNode`` of) the notebook papermill executed;
+    ``out`` defaults to the same path with ``.html`` (required when a NotebookNode is passed).
+
+    Raises :class:`ReportError` when the notebook has no report header, when its audience is not
+    "analyst" and its table is not releasable, or when the page would exceed
+    :data:`MAX_REPORT_BYTES` (nothing is written then).
+
+    Example usage::
+
+        render_html("reports/demo/dundee-4.ipynb", "reports/demo/dundee-4.html")
+    """
+    from nbconvert import HTMLExporter
+
+    nb, path = _load(executed_notebook)
+    name = path.name if path else "notebook"
+    if out is None:
+        if path is None:
+            raise ReportError("render_html: out is required when a NotebookNode is passed")
+        out = path.with_suffix(".html")
+    out = Path(out)
+    header = _report_header(nb, name)
+    _check_releasable(header, name)
+    charts = _strip_outputs(nb)
+    nb.metadata["title"] = str(header.get("title") or "Cluster quality report")
+
+    banner = ""
+    if header.get("audience") == "analyst":
+        banner = (
+            '<p class="cqi-banner" role="alert">Analyst view: not disclosure-controlled. '
+            "Do not send this file outside the analytical team.</p>"
+        )
+    download = ""
+    if header.get("numbers_csv") is not None:
+        filename = str(header.get("numbers_filename") or "numbers.csv")
+        download = numbers_link(str(header["numbers_csv"]), filename)
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    resources = {
+        "clusterqi": {
+            "version": html.escape(__version__),
+            "runtime": runtime_script() if charts else "",
+            "banner": banner,
+            "download": download,
+            "toc_placeholder": TOC_PLACEHOLDER,
+        }
+    }
+    page, _ = exporter.from_notebook_node(nb, resources=resources)
+    main = page.split("<main>", 1)[-1]
+    page = page.replace(TOC_PLACEHOLDER, _toc(main), 1)
+    size = len(page.encode("utf-8"))
+    if size > MAX_REPORT_BYTES:
+        parts = measure_html(page)
+        raise ReportError(
+            f"{out.name}: the report would be {size:,} bytes, over the {MAX_REPORT_BYTES:,}-byte "
+            f"limit (runtime {parts['runtime']:,}, chart data {parts['chart_data']:,}, "
+            f"download {parts['download']:,}); choose fewer indicators or months"
+        )
+    _write_atomically(page, out)
+    return out
+
+
+_CHART_SPEC = re.compile(r"var spec = (.*?);\n  var options", re.DOTALL)
+_DATA_URI = re.compile(r'href="data:text/csv;[^"]*"')
+
+
+def measure_html(page: str | os.PathLike) -> dict[str, int]:
+    """Bytes of a rendered report by part: total, runtime, chart_data (specs), download, other.
+
+    Example usage::
+
+        measure_html(Path("reports/demo/dundee-4.html"))["runtime"]
+    """
+    if not isinstance(page, str) or "<html" not in page[:2000].lower():
+        page = Path(page).read_text(encoding="utf-8")
+
+    def size(parts) -> int:
+        return sum(len(p.encode("utf-8")) for p in parts)
+
+    total = size([page])
+    runtime = size(m.group(0) for m in RUNTIME_PATTERN.finditer(page))
+    chart_data = size(m.group(1) for m in _CHART_SPEC.finditer(page))
+    download = size(m.group(0) for m in _DATA_URI.finditer(page))
+    return {
+        "total": total,
+        "runtime": runtime,
+        "chart_data": chart_data,
+        "download": download,
+        "other": total - runtime - chart_data - download,
+        "charts": page.count(f'class="{CHART_CLASS}"'),
+    }
