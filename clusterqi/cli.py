@@ -62,6 +62,30 @@ def _run_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="load a folder of PHS files and report what was found",
+        description=(
+            "Load every PHS file under DATA_DIR (practice details and populations releases, "
+            "monthly pitcYYYYMM.csv prescribing, board and HSCP lookups) through clusterqi's "
+            "loaders, then print a summary (files, releases, practices, clusters, months, rows) "
+            "and the warnings (findings that are not errors). Exit code 0 when everything loads, "
+            "1 when a file cannot be used (the message names the file, row, column and value)."
+        ),
+    )
+    p.add_argument("data_dir", metavar="DATA_DIR", help="a folder laid out as PHS publishes its files")
+    p.set_defaults(func=_run_validate)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from clusterqi.loaders import dataset_summary, load_dataset
+
+    sys.stdout.write(dataset_summary(load_dataset(args.data_dir)))
+    return 0
+
+
 # --- end of sub-commands ---------------------------------------------------------------------
 
 

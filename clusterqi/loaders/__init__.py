@@ -21,10 +21,12 @@ from clusterqi.loaders.lookups import load_lookups
 from clusterqi.loaders.populations import load_populations
 from clusterqi.loaders.practices import cluster_slug, load_practices
 from clusterqi.loaders.prescribing import load_prescribing
+from clusterqi.loaders.summary import dataset_summary
 
 __all__ = [
     "Dataset",
     "cluster_slug",
+    "dataset_summary",
     "discover_files",
     "load_dataset",
     "load_lookups",
