@@ -1,0 +1,53 @@
+"""Statistics core: intervals, standardisation, funnels with over-dispersion, SPC, comparisons.
+
+Pure functions validated against the published values UK public-health analysts already trust
+(PHEindicatormethods, FunnelPlotR, qicharts2, NHSRplotthedots; see ``tests/reference/``). Every
+function's docstring gives its formula and source.
+
+Example usage::
+
+    from clusterqi.stats import wilson_ci, overdispersion, xmr_chart, compare
+"""
+
+from clusterqi.stats.compare import compare
+from clusterqi.stats.funnels import (
+    Overdispersion,
+    funnel_limits_proportion,
+    funnel_limits_ratio,
+    overdispersion,
+    reliability,
+)
+from clusterqi.stats.intervals import byars_ci, mean_ci, poisson_exact_ci, rate_ci, wilson_ci
+from clusterqi.stats.spc import (
+    anhoej_thresholds,
+    p_chart,
+    run_chart,
+    runs_analysis,
+    seven_point_trend,
+    u_chart,
+    xmr_chart,
+)
+from clusterqi.stats.standardisation import dsr, isr
+
+__all__ = [
+    "Overdispersion",
+    "anhoej_thresholds",
+    "byars_ci",
+    "compare",
+    "dsr",
+    "funnel_limits_proportion",
+    "funnel_limits_ratio",
+    "isr",
+    "mean_ci",
+    "overdispersion",
+    "p_chart",
+    "poisson_exact_ci",
+    "rate_ci",
+    "reliability",
+    "run_chart",
+    "runs_analysis",
+    "seven_point_trend",
+    "u_chart",
+    "wilson_ci",
+    "xmr_chart",
+]
