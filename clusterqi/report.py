@@ -1,0 +1,380 @@
+"""The cluster report: tables for one run, one cluster's report object, and the HTML export.
+
+Three steps, each a function the report notebook or the batch calls (no logic in notebooks):
+
+1. :func:`prepare_run_tables` computes, once for a whole run, the indicator table and the
+   data-quality flags, and writes them as Parquet (plus ``run.json`` with the data extract dates,
+   catalogue hash and period) into a folder. The batch passes the table's path to every notebook
+   as its ``indicator_table`` parameter, so no cluster recalculates Scotland.
+2. :func:`build_report` takes the notebook's parameters and returns a :class:`ClusterReport`:
+   tables loaded (or computed and cached when no ``indicator_table`` is given), disclosure applied
+   for the audience through :class:`clusterqi.disclosure.DisclosurePolicy`, quality flags
+   attached, the cluster's local QI measure calculated when given.
+3. :func:`render_html` (from :mod:`clusterqi.report_html`) writes the executed notebook as one
+   offline, releasable HTML file. The section display functions are in
+   :mod:`clusterqi.report_sections`.
+
+Example usage::
+
+    from clusterqi.report import build_report, render_html
+    report = build_report(cluster_id="dundee-4", period_end="2026-09", months=12)
+    report.cluster_name              # "Dundee 4"
+    render_html("reports/demo/dundee-4.ipynb")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from clusterqi import __version__
+from clusterqi.errors import DataError
+from clusterqi.report_html import MAX_REPORT_BYTES, ReportError, measure_html, render_html
+
+__all__ = [
+    "AUDIENCES",
+    "SYNTHETIC",
+    "INDICATORS_FILE",
+    "QUALITY_FILE",
+    "RUN_FILE",
+    "NUMBERS_COLUMNS",
+    "ClusterReport",
+    "ReportError",
+    "MAX_REPORT_BYTES",
+    "prepare_run_tables",
+    "build_report",
+    "render_html",
+    "measure_html",
+]
+
+AUDIENCES = ("analyst", "cluster", "practice")
+SYNTHETIC = "synthetic"
+"""The ``data`` parameter value meaning "the embedded synthetic Scotland" (generated once, cached)."""
+
+INDICATORS_FILE = "indicators.parquet"
+QUALITY_FILE = "quality.parquet"
+RUN_FILE = "run.json"
+"""File names :func:`prepare_run_tables` writes into its folder."""
+
+NUMBERS_COLUMNS = (
+    "indicator_id", "level", "area_name", "period_type", "period", "numerator", "denominator",
+    "denominator_band", "qualifier", "value", "lower_95", "upper_95", "lower_998", "upper_998",
+    "scotland_value", "vs_rest_of_cluster", "vs_rest_of_hscp", "vs_rest_of_hb",
+    "vs_rest_of_scotland", "spc_flag", "interpretation", "quality_flag",
+)
+"""Columns of the "download the numbers" CSV (those present in the releasable table)."""
+
+_COMPARATOR_LEVELS = ("hscp", "hb", "scotland")
+
+
+# --- one run's tables -------------------------------------------------------------------------
+
+
+def _data_folder(data: str | os.PathLike) -> Path:
+    if str(data) == SYNTHETIC:
+        from clusterqi.synthetic import ensure_synthetic
+
+        return Path(ensure_synthetic())
+    folder = Path(data)
+    if not folder.is_dir():
+        raise DataError(f"data {str(data)!r}: no such folder; expected a folder of PHS files or 'synthetic'")
+    return folder
+
+
+def prepare_run_tables(data, period_end: str, months: int, out_dir) -> Path:
+    """Calculate the indicator table and quality flags once for a run; return the table's path.
+
+    ``data`` is a folder of PHS files or ``"synthetic"``. Writes into ``out_dir``:
+    :data:`INDICATORS_FILE` (the analyst-level indicator table for every catalogue indicator and
+    every level), :data:`QUALITY_FILE` (``assess_quality`` flags) and :data:`RUN_FILE` (data
+    extract dates, catalogue hash, period, clusterqi version). Files are written under temporary
+    names and renamed, so a reader never sees half a table. The returned path is what the report
+    notebook takes as ``indicator_table``; the other two files are found beside it.
+
+    Example usage::
+
+        path = prepare_run_tables("synthetic", "2026-09", 12, cache_dir("runs", "demo"))
+    """
+    from clusterqi.indicators import calculate_indicators, catalogue_hash, load_catalogue
+    from clusterqi.loaders import load_dataset
+    from clusterqi.quality import assess_quality
+
+    folder = _data_folder(data)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dataset = load_dataset(folder)
+    catalogue = load_catalogue()
+    table = calculate_indicators(dataset, catalogue, period_end, months=months)
+    flags = assess_quality(dataset, table)
+    run = {
+        "data": str(data) if str(data) == SYNTHETIC else str(folder.resolve()),
+        "period_end": str(period_end),
+        "months": int(months),
+        "catalogue_hash": catalogue_hash(catalogue),
+        "sources": _sources(dataset),
+        "warnings": [str(w) for w in table.attrs.get("warnings", [])],
+        "clusterqi_version": __version__,
+        "salt": secrets.token_hex(16),  # keys the pseudonym order: stable for every report of the run
+        "calculated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    _write_parquet(_plain(table), out_dir / INDICATORS_FILE)
+    _write_parquet(_plain(flags), out_dir / QUALITY_FILE)
+    tmp = out_dir / f".{RUN_FILE}.tmp"
+    tmp.write_text(json.dumps(run, indent=2), encoding="utf-8")
+    os.replace(tmp, out_dir / RUN_FILE)
+    return out_dir / INDICATORS_FILE
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without attrs (Parquet stores attrs as JSON; ours may hold non-JSON values)."""
+    out = frame.copy()
+    out.attrs = {}
+    return out
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _sources(dataset) -> list[dict[str, str]]:
+    """Each input file's name, kind and period (the data extract dates), for "About this report"."""
+    sources = getattr(dataset, "sources", None)
+    if sources is None or len(sources) == 0:
+        return []
+    keep = [c for c in ("file", "kind", "period", "sha256") if c in sources.columns]
+    rows = sources[keep].astype("string").fillna("")
+    return [{k: str(v) for k, v in r.items()} for r in rows.to_dict("records")]
+
+
+def _run_key(folder: Path, period_end: str, months: int) -> str:
+    """A cache key from the data files (name, size, modification time), period and catalogue."""
+    from clusterqi.indicators import catalogue_hash, load_catalogue
+
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    digest.update(f"{period_end}|{months}|{catalogue_hash(load_catalogue())}|{__version__}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _run_tables(data, period_end: str, months: int, indicator_table) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The run's indicator table, quality flags and run facts: from disk, or computed and cached."""
+    if indicator_table is None:
+        from clusterqi.paths import cache_dir
+
+        folder = _data_folder(data)
+        out_dir = cache_dir("report-runs", _run_key(folder, period_end, months))
+        path = out_dir / INDICATORS_FILE
+        if not (path.is_file() and (out_dir / QUALITY_FILE).is_file() and (out_dir / RUN_FILE).is_file()):
+            path = prepare_run_tables(data, period_end, months, out_dir)
+    else:
+        path = Path(indicator_table)
+        if not path.is_file():
+            raise DataError(
+                f"indicator_table {str(path)!r}: no such file; expected the Parquet file "
+                "clusterqi.report.prepare_run_tables wrote"
+            )
+    table = pd.read_parquet(path)
+    quality_path = path.with_name(QUALITY_FILE)
+    quality = pd.read_parquet(quality_path) if quality_path.is_file() else pd.DataFrame()
+    run_path = path.with_name(RUN_FILE)
+    run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {}
+    if run and (run.get("period_end") != str(period_end) or int(run.get("months", months)) != int(months)):
+        raise DataError(
+            f"indicator_table {path.name}: calculated for {run.get('months')} months to "
+            f"{run.get('period_end')}, but the report asks for {months} months to {period_end}"
+        )
+    return table, quality, run
+
+
+# --- one cluster's report -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterReport:
+    """Everything one cluster's report shows, already disclosure-controlled for its audience.
+
+    ``table`` is the releasable indicator table (all of Scotland at the levels the audience may
+    see, for the chosen indicators), with quality flags attached; ``numbers`` is the part of it
+    the "download the numbers" CSV carries (the cluster, its practices as the audience may see
+    them, and its comparator areas). ``local`` is the local QI measure's table (or None).
+    """
+
+    cluster_id: str
+    cluster_name: str
+    parameters: dict[str, Any]
+    audience: str
+    policy: Any
+    catalogue: dict[str, Any]
+    table: pd.DataFrame
+    disclosure_log: pd.DataFrame
+    quality_notes: pd.DataFrame
+    run: dict[str, Any]
+    local: pd.DataFrame | None = None
+    local_measure: Any = None
+    generated: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
+
+    @property
+    def releasable(self) -> bool:
+        return bool(self.table.attrs.get("releasable", False))
+
+    @property
+    def title(self) -> str:
+        return f"{self.cluster_name}: cluster quality report"
+
+    @property
+    def total_period(self) -> str:
+        totals = self.table.loc[self.table["period_type"] == "total", "period"]
+        return str(totals.iloc[0]) if len(totals) else ""
+
+    @property
+    def numbers(self) -> pd.DataFrame:
+        """The cluster's own rows, its member practices (as released) and its comparator areas."""
+        t = self.table
+        own = t[t["cluster_id"].astype("string").eq(self.cluster_id).fillna(False)]
+        own = own[own["level"].isin(["cluster", "practice"])]
+        home = own[own["level"] == "cluster"]
+        hscps = set(home["hscp_code"].dropna().astype(str))
+        boards = set(home["hb_code"].dropna().astype(str))
+        areas = t[
+            ((t["level"] == "hscp") & t["area_id"].astype("string").isin(hscps).fillna(False))
+            | ((t["level"] == "hb") & t["area_id"].astype("string").isin(boards).fillna(False))
+            | (t["level"] == "scotland")
+        ]
+        rows = pd.concat([own, areas], ignore_index=True)
+        return rows[[c for c in NUMBERS_COLUMNS if c in rows.columns]]
+
+    def numbers_csv(self) -> str:
+        return self.numbers.to_csv(index=False)
+
+
+def _check_parameters(cluster_id, period_end, months, audience, reveal_practice, threshold) -> None:
+    problems = []
+    if not isinstance(cluster_id, str) or not cluster_id:
+        problems.append(f"cluster_id {cluster_id!r}: expected a cluster slug such as 'dundee-4'")
+    if not (isinstance(period_end, str) and len(period_end) == 7 and period_end[4] == "-"):
+        problems.append(f"period_end {period_end!r}: expected 'YYYY-MM', e.g. '2026-09'")
+    if not isinstance(months, int) or months < 1:
+        problems.append(f"months {months!r}: expected a whole number of months >= 1")
+    if audience not in AUDIENCES:
+        problems.append(f"audience {audience!r}: expected one of {', '.join(AUDIENCES)}")
+    if audience == "practice" and not reveal_practice:
+        problems.append("reveal_practice is empty: audience 'practice' names one practice code")
+    if not isinstance(threshold, int) or threshold < 1:
+        problems.append(f"threshold {threshold!r}: expected a whole number >= 1")
+    if problems:
+        raise DataError("report parameters: " + "; ".join(problems))
+
+
+def _select_indicators(indicators, catalogue: dict) -> dict:
+    if indicators in (None, "all"):
+        return dict(catalogue)
+    wanted = [indicators] if isinstance(indicators, str) else list(indicators)
+    unknown = [i for i in wanted if i not in catalogue]
+    if unknown:
+        raise DataError(
+            f"indicators: {', '.join(map(repr, unknown))} not in the catalogue; expected 'all' or "
+            f"some of {', '.join(sorted(catalogue))}"
+        )
+    return {i: catalogue[i] for i in wanted}
+
+
+def build_report(
+    cluster_id: str,
+    period_end: str,
+    months: int = 12,
+    audience: str = "cluster",
+    reveal_practice: str | None = None,
+    indicators: str | list[str] = "all",
+    data: str = SYNTHETIC,
+    indicator_table: str | None = None,
+    threshold: int = 5,
+    local_measures: str | None = None,
+    rounding: str = "none",
+) -> ClusterReport:
+    """One cluster's report, disclosure-controlled for ``audience``: the notebook's one call.
+
+    Takes exactly the notebook's parameters (see notebooks/cluster_report.ipynb). Raises
+    :class:`DataError` naming the parameter for a bad value or an unknown cluster.
+
+    Example usage::
+
+        report = build_report(cluster_id="dundee-4", period_end="2026-09", audience="cluster")
+    """
+    from clusterqi.disclosure import DisclosurePolicy, apply_disclosure
+    from clusterqi.indicators import load_catalogue
+
+    _check_parameters(cluster_id, period_end, months, audience, reveal_practice, threshold)
+    catalogue = _select_indicators(indicators, load_catalogue())
+    table, flags, run = _run_tables(data, period_end, months, indicator_table)
+    clusters = table.loc[table["level"] == "cluster", ["area_id", "area_name"]].drop_duplicates()
+    match = clusters[clusters["area_id"].astype(str) == cluster_id]
+    if match.empty:
+        sample = ", ".join(sorted(clusters["area_id"].astype(str))[:8])
+        raise DataError(
+            f"cluster_id {cluster_id!r} is not a cluster in the indicator table; expected a "
+            f"cluster slug such as {sample} ..."
+        )
+    cluster_name = str(match["area_name"].iloc[0])
+    table = table[table["indicator_id"].isin(list(catalogue))].reset_index(drop=True)
+    salt = {"salt": run["salt"]} if run.get("salt") else {}
+    policy = DisclosurePolicy(
+        audience=audience,
+        cluster_id=cluster_id,
+        threshold=threshold,
+        reveal_practice=reveal_practice,
+        rounding=str(rounding).replace("_", "-"),  # run files spell it nearest_5
+        **salt,
+    )
+    releasable, log = apply_disclosure(table, policy)
+    releasable, notes = _attach_quality(releasable, flags, policy)
+    local, measure = (None, None)
+    if local_measures:
+        local, measure = _local_measure(local_measures, data, policy)
+    parameters = {
+        "cluster_id": cluster_id, "period_end": period_end, "months": months,
+        "audience": audience, "reveal_practice": reveal_practice, "indicators": indicators,
+        "data": str(data), "indicator_table": None if indicator_table is None else str(indicator_table),
+        "threshold": threshold, "local_measures": local_measures, "rounding": rounding,
+    }
+    return ClusterReport(
+        cluster_id=cluster_id, cluster_name=cluster_name, parameters=parameters,
+        audience=audience, policy=policy, catalogue=catalogue, table=releasable,
+        disclosure_log=log, quality_notes=notes, run=run, local=local, local_measure=measure,
+    )
+
+
+def _attach_quality(releasable: pd.DataFrame, flags: pd.DataFrame, policy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quality flags on the releasable table and the releasable notes (clusterqi.quality)."""
+    from clusterqi import quality
+
+    attrs = dict(releasable.attrs)
+    table, notes = quality.attach_quality(releasable, flags, policy)
+    table.attrs.update(attrs)
+    return table, notes
+
+
+def _local_measure(yaml_path, data, policy) -> tuple[pd.DataFrame, Any]:
+    """The local QI measure's table for the report, after disclosure control."""
+    from clusterqi.disclosure import apply_disclosure
+    from clusterqi.indicators import calculate_local_measure, load_local_measure
+    from clusterqi.loaders import load_dataset
+
+    measure = load_local_measure(yaml_path)
+    rows = calculate_local_measure(measure, load_dataset(_data_folder(data)))
+    released, _ = apply_disclosure(rows, policy)
+    return released, measure
