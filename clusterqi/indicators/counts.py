@@ -1,0 +1,252 @@
+"""Numerators and denominators per practice and month, from prescribing and populations.
+
+The first step of :func:`clusterqi.indicators.calculate_indicators`: for every indicator in a
+catalogue, the numerator (items, quantity or cost of the numerator's BNF codes) and the
+denominator (the same for a proportion's denominator codes; patients, or patient-days, for a
+rate) of every practice in every month it prescribed anything.
+
+Constraints:
+
+- BNF code lists are matched once per distinct code, then counted with ``numpy.bincount``
+  over practice-months: no loop over practices or months.
+- Population denominators use, for each practice and month, the populations release in effect
+  (the latest release dated in or before the month; the practice's earliest release for months
+  before it). Patients of all ages are the sum over sexes and age bands (or the practice's
+  ``All`` total where PHS publishes only that). An age range sums the bands inside it; a band
+  that straddles a range boundary counts in proportion to the years inside the range (open
+  bands such as ``85+`` are taken as :data:`OPEN_BAND_YEARS` years wide). A practice that PHS
+  publishes only as an all-ages total gets the Scotland share of patients in the range for
+  that release (an estimate, counted in ``attrs["estimated_population"]``).
+- ``per_day`` denominators are patients x days in the month (patient-days).
+
+Example usage::
+
+    from clusterqi.indicators.counts import practice_month_counts
+    counts = practice_month_counts(dataset, catalogue, months)
+    counts.head()  # indicator_id, practice_code, month, numerator, denominator
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from clusterqi.errors import DataError
+
+__all__ = ["OPEN_BAND_YEARS", "MEASURE_COLUMNS", "practice_month_counts", "population_by_month"]
+
+#: Width assumed for an open-ended age band (``85+``) when a range starts inside it.
+OPEN_BAND_YEARS = 10
+
+#: Catalogue ``measure`` -> prescribing column.
+MEASURE_COLUMNS = {"items": "items", "quantity": "quantity", "cost": "cost"}
+
+_SEXES = ("Male", "Female")
+
+
+def _measure_column(measure: str, indicator_id: str) -> str:
+    try:
+        return MEASURE_COLUMNS[measure]
+    except KeyError:
+        raise DataError(
+            f"indicator {indicator_id}: measure {measure!r} is not one of "
+            f"{sorted(MEASURE_COLUMNS)}"
+        ) from None
+
+
+def _population_spec(denominator) -> tuple[float | None, float | None, bool] | None:
+    """(age_min, age_max, per_day) for a population denominator, None for a prescribing one."""
+    population = getattr(denominator, "population", None)
+    if population is None:
+        return None
+    return (
+        getattr(population, "age_min", None),
+        getattr(population, "age_max", None),
+        bool(getattr(denominator, "per_day", False)),
+    )
+
+
+def _band_share(populations: pd.DataFrame, age_min, age_max) -> np.ndarray:
+    """Share (0..1) of each band's patients that fall in [age_min, age_max] (inclusive years)."""
+    lo = -np.inf if age_min is None else float(age_min)
+    hi = np.inf if age_max is None else float(age_max)
+    band_lo = pd.to_numeric(populations["age_min"], errors="coerce").to_numpy(dtype=float)
+    band_hi = pd.to_numeric(populations["age_max"], errors="coerce").to_numpy(dtype=float)
+    band_hi = np.where(np.isnan(band_hi), band_lo + OPEN_BAND_YEARS - 1, band_hi)
+    width = band_hi - band_lo + 1
+    overlap = np.minimum(band_hi, hi) - np.maximum(band_lo, lo) + 1
+    share = np.clip(overlap / width, 0.0, 1.0)
+    if age_max is None:  # an open range takes the whole of an open band it starts in or before
+        open_band = pd.isna(populations["age_max"]).to_numpy() & (band_lo >= lo)
+        share = np.where(open_band, 1.0, share)
+    return np.nan_to_num(share, nan=0.0)
+
+
+def _release_populations(populations: pd.DataFrame, age_min, age_max) -> pd.DataFrame:
+    """practice_code, date, patients in the age range, estimated (bool) per release."""
+    pops = populations
+    banded = pops["age_band"].astype(str).str.lower() != "all"
+    by_sex = pops["sex"].isin(_SEXES)
+    detail = pops[banded & by_sex]
+    whole = pops[~banded]
+    all_ages = age_min is None and age_max is None
+    share = 1.0 if all_ages else _band_share(detail, age_min, age_max)
+    detail = detail.assign(patients=detail["patients"].to_numpy(dtype=float) * share)
+    detailed = detail.groupby(["practice_code", "date"], observed=True)["patients"].sum()
+    # totals where PHS publishes no bands: the practice's All (or per-sex all-ages) rows
+    totals = (
+        whole[whole["sex"] == "All"]
+        .groupby(["practice_code", "date"], observed=True)["patients"]
+        .sum()
+    )
+    if totals.empty:
+        totals = (
+            whole[whole["sex"].isin(_SEXES)]
+            .groupby(["practice_code", "date"], observed=True)["patients"]
+            .sum()
+        )
+    totals = totals[~totals.index.isin(detailed.index)]
+    if not all_ages and len(totals):
+        all_detail = (
+            pops[banded & by_sex].groupby("date")["patients"].sum().astype(float)
+        )
+        in_range = detail.groupby("date")["patients"].sum()
+        scot_share = (in_range / all_detail).reindex(totals.index.get_level_values("date"))
+        totals = totals.astype(float) * scot_share.to_numpy()
+    out = pd.concat(
+        [
+            detailed.astype(float).to_frame().assign(estimated=False),
+            totals.astype(float).to_frame().assign(estimated=not all_ages),
+        ]
+    ).reset_index()
+    # a release dated in a month applies from the start of that month (as list sizes do)
+    out["date"] = (
+        pd.to_datetime(out["date"]).dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+    )
+    return out
+
+
+def population_by_month(
+    populations: pd.DataFrame, practice_months: pd.DataFrame, age_min=None, age_max=None
+) -> pd.DataFrame:
+    """Patients (in an age range) for each practice-month, from the release in effect.
+
+    ``practice_months`` has ``practice_code, month``; the result adds ``patients`` (NaN where the
+    practice is in no release) and ``estimated``, in the same row order.
+
+    Example usage::
+
+        pm = pd.DataFrame({"practice_code": ["10002"], "month": [pd.Timestamp("2025-09-01")]})
+        population_by_month(dataset.populations, pm, age_min=65)
+    """
+    releases = _release_populations(populations, age_min, age_max).sort_values("date")
+    left = practice_months[["practice_code", "month"]].copy()
+    left["month"] = pd.to_datetime(left["month"]).astype("datetime64[ns]")
+    left["_row"] = np.arange(len(left))
+    left = left.sort_values("month")
+    kwargs = dict(left_on="month", right_on="date", by="practice_code")
+    back = pd.merge_asof(left, releases, direction="backward", **kwargs)
+    fwd = pd.merge_asof(left, releases, direction="forward", **kwargs)
+    back = back.sort_values("_row").reset_index(drop=True)
+    fwd = fwd.sort_values("_row").reset_index(drop=True)
+    missing = back["patients"].isna()
+    patients = back["patients"].where(~missing, fwd["patients"])
+    estimated = back["estimated"].where(~missing, fwd["estimated"])
+    return pd.DataFrame(
+        {
+            "practice_code": practice_months["practice_code"].to_numpy(),
+            "month": practice_months["month"].to_numpy(),
+            "patients": patients.to_numpy(dtype=float),
+            "estimated": estimated.fillna(False).astype(bool).to_numpy(),
+        }
+    )
+
+
+def practice_month_counts(
+    dataset, catalogue: Mapping[str, object], months: pd.DatetimeIndex | list
+) -> pd.DataFrame:
+    """Numerator and denominator of every indicator for every practice-month with prescribing.
+
+    Returns columns ``indicator_id, practice_code, month, numerator, denominator`` for the
+    practices in ``dataset.practices`` and the given months (first days of the month).
+    ``attrs`` records ``dropped_practice_codes`` (prescribing practice codes not in the
+    practices table) and ``estimated_population`` (practice-months whose age-range population
+    was estimated).
+
+    Example usage::
+
+        counts = practice_month_counts(dataset, load_catalogue(), pd.date_range(
+            "2024-10-01", "2025-09-01", freq="MS"))
+    """
+    rx = dataset.prescribing
+    month_values = pd.to_datetime(rx["month"]).astype("datetime64[ns]")
+    wanted = pd.DatetimeIndex(months).astype("datetime64[ns]")
+    known = rx["practice_code"].isin(dataset.practices["practice_code"])
+    dropped = sorted(set(rx.loc[~known, "practice_code"].astype(str)))
+    keep = (known & month_values.isin(wanted)).to_numpy()
+    rx = rx[keep]
+    month_values = month_values[keep]
+
+    pm_keys = pd.MultiIndex.from_arrays(
+        [rx["practice_code"].astype(str).to_numpy(), month_values.to_numpy()],
+        names=["practice_code", "month"],
+    )
+    pm_codes, pm_index = pd.factorize(pm_keys)
+    pm = pd.MultiIndex.from_tuples(list(pm_index), names=["practice_code", "month"]).to_frame(
+        index=False) if len(pm_index) else pd.DataFrame({"practice_code": pd.Series(dtype="str"),
+                                                         "month": pd.Series(dtype="datetime64[ns]")})
+    n_pm = len(pm)
+    bnf_codes, bnf_uniques = pd.factorize(rx["bnf_code"].astype(str))
+    bnf_uniques = pd.Series(np.asarray(bnf_uniques), dtype="str")
+    values = {col: rx[col].to_numpy(dtype=float) for col in set(MEASURE_COLUMNS.values())
+              if col in rx.columns}
+
+    def summed(code_list, measure, indicator_id):
+        """Sum of ``measure`` over rows whose code is in ``code_list`` (a numerator or a
+        prescribing denominator), per practice-month."""
+        column = _measure_column(measure, indicator_id)
+        if column not in values:
+            raise DataError(
+                f"indicator {indicator_id}: prescribing has no column {column!r}; "
+                f"columns are {list(dataset.prescribing.columns)}"
+            )
+        hit = np.asarray(code_list.bnf_codes.matches(bnf_uniques), dtype=bool)[bnf_codes]
+        return np.bincount(pm_codes[hit], weights=values[column][hit], minlength=n_pm)
+
+    populations: dict[tuple, pd.DataFrame] = {}
+    days = pm["month"].dt.days_in_month.to_numpy(dtype=float)
+    frames = []
+    estimated = 0
+    for indicator_id, indicator in catalogue.items():
+        numerator = summed(indicator.numerator, indicator.numerator.measure, indicator_id)
+        spec = _population_spec(indicator.denominator)
+        if spec is None:
+            den = indicator.denominator
+            denominator = summed(den, den.measure, indicator_id)
+        else:
+            age_min, age_max, per_day = spec
+            if (age_min, age_max) not in populations:
+                populations[(age_min, age_max)] = population_by_month(
+                    dataset.populations, pm, age_min, age_max
+                )
+            pop = populations[(age_min, age_max)]
+            estimated = max(estimated, int(pop["estimated"].sum()))
+            denominator = pop["patients"].to_numpy() * (days if per_day else 1.0)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "indicator_id": indicator_id,
+                    "practice_code": pm["practice_code"].to_numpy(),
+                    "month": pm["month"].to_numpy(),
+                    "numerator": numerator,
+                    "denominator": denominator,
+                }
+            )
+        )
+    columns = ["indicator_id", "practice_code", "month", "numerator", "denominator"]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    out.attrs["dropped_practice_codes"] = dropped
+    out.attrs["estimated_population"] = estimated
+    return out
