@@ -90,7 +90,7 @@ def _first_bad(values: pd.Series, path: Path, raw_column: str, codes: pd.Series,
         shown = "blank" if values.isna().iloc[i] or text.iloc[i].strip() in {"", "nan"} else repr(text.iloc[i])
         raise DataError(
             f"{Path(path).name}, row {spreadsheet_row(i)} (GPPractice {codes.iloc[i]}), column {raw_column}: "
-            f"value {shown} is not a number; {expected}"
+            f"value {shown} is not {'a whole number' if integer else 'a number'}; {expected}"
         )
 
 

@@ -139,7 +139,7 @@ def test_prescribing_unparseable_items_names_row_practice_and_value(tmp_path):
     path = s.write_pitc(tmp_path, "202410", [("10002", "0501013B0AAABAB", 3, 21, 4.5),
                                              ("10017", "0501013B0AAABAB", "3 items", 21, 4.5)])
     _raises(lambda: load_prescribing([path]), "pitc202410.csv", "row 3", "GPPractice 10017", "NumberOfPaidItems",
-            "'3 items'", "not a number", "expected a whole number of items >= 0")
+            "'3 items'", "not a whole number", "expected a whole number of items >= 0")
 
 
 def test_prescribing_unparseable_cost_names_row_practice_and_value(tmp_path):
