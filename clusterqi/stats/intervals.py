@@ -68,7 +68,11 @@ def _wilson_bounds(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, 
         denom = 2 * (n + z**2)
         lower = (centre - spread) / denom
         upper = (centre + spread) / denom
-    return np.clip(lower, 0, 1), np.clip(upper, 0, 1)
+    # At x = 0 and x = n the formula gives exactly 0 and 1 in exact arithmetic; pin them so
+    # rounding never puts a limit on the wrong side of the value.
+    lower = np.where((x == 0) & (n > 0), 0.0, np.clip(lower, 0, 1))
+    upper = np.where(x == n, 1.0, np.clip(upper, 0, 1))
+    return lower, upper
 
 
 def wilson_ci(numerator: Any, denominator: Any, confidence: float = 0.95) -> pd.DataFrame:
