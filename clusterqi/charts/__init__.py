@@ -1,0 +1,53 @@
+"""Altair chart builders and the house theme for cluster reports.
+
+Builders take the releasable indicator table (docs/architecture.md) and an indicator
+definition, and return Altair charts: they never save or display. They refuse a table that has
+not passed disclosure control unless ``audience="analyst"``, embed only the columns they encode
+and only the rows they draw (the cluster, its practices and the aggregates), and draw limits and
+signals computed upstream (compute, then draw). Each chart kind has a one-sentence text summary
+and a table of its numbers (:func:`describe`, :func:`chart_data_table`).
+
+Interactive parameters (names fixed by docs/architecture.md): ``comparator`` and
+``practice_highlight`` (comparison chart), ``show_unadjusted`` and ``unit_highlight`` (funnel).
+
+Importing this package registers the house theme ``"clusterqi"`` and enables it when Altair's
+active theme is still the default (an analyst's own choice is left alone);
+:func:`enable_theme` enables it explicitly.
+
+Example usage::
+
+    from clusterqi.charts import funnel_chart, describe, chart_data_table
+    chart = funnel_chart(releasable, catalogue[ind_id], "cluster", highlight="dundee-4")
+    text = describe("funnel", releasable, catalogue[ind_id], "cluster", highlight="dundee-4")
+"""
+
+import altair as alt
+
+from clusterqi.charts.accessible import CHART_KINDS, chart_data_table, describe
+from clusterqi.charts.comparison import comparison_chart, describe_comparison
+from clusterqi.charts.funnel import describe_funnel, funnel_chart
+from clusterqi.charts.practice import describe_practices, practice_chart
+from clusterqi.charts.spc import describe_spc, spc_chart
+from clusterqi.charts.summary import describe_summary, summary_chart
+from clusterqi.charts.theme import THEME_NAME, enable_theme
+
+__all__ = [
+    "funnel_chart",
+    "spc_chart",
+    "comparison_chart",
+    "summary_chart",
+    "practice_chart",
+    "describe",
+    "describe_funnel",
+    "describe_spc",
+    "describe_comparison",
+    "describe_summary",
+    "describe_practices",
+    "chart_data_table",
+    "CHART_KINDS",
+    "THEME_NAME",
+    "enable_theme",
+]
+
+if alt.theme.active == "default":
+    enable_theme()

@@ -1,0 +1,157 @@
+"""Every chart's text alternative: a one-sentence summary and the numbers behind it.
+
+NHS content must not rest on a picture alone. For each chart kind the report shows
+``describe(kind, ...)`` under the chart and ``chart_data_table(kind, ...)`` in a collapsible
+table. Both take exactly the arguments of the chart's builder (``audience`` included: they
+refuse a non-releasable table the same way), so the report calls all three alike:
+
+=============  =====================  ==========================
+kind           builder                sentence
+=============  =====================  ==========================
+"funnel"       ``funnel_chart``       ``describe_funnel``
+"spc"          ``spc_chart``          ``describe_spc``
+"comparison"   ``comparison_chart``   ``describe_comparison``
+"summary"      ``summary_chart``      ``describe_summary``
+"practice"     ``practice_chart``     ``describe_practices``
+=============  =====================  ==========================
+
+The sentences are built from the same numbers the chart draws; the tables hold those numbers
+with plain-English column names (values rounded to 4 significant figures, as in the charts).
+
+Example usage::
+
+    from clusterqi.charts import describe, chart_data_table
+    describe("funnel", releasable, ind, "cluster", highlight="dundee-4")
+    chart_data_table("funnel", releasable, ind, "cluster", highlight="dundee-4")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from clusterqi.charts import inputs
+from clusterqi.charts.comparison import comparison_data, describe_comparison
+from clusterqi.charts.funnel import describe_funnel, funnel_data
+from clusterqi.charts.practice import describe_practices, practice_data
+from clusterqi.charts.spc import describe_spc, spc_data
+from clusterqi.charts.summary import describe_summary, summary_data
+
+__all__ = ["CHART_KINDS", "describe", "chart_data_table"]
+
+CHART_KINDS = ("funnel", "spc", "comparison", "summary", "practice")
+_DESCRIBE: dict[str, Callable[..., str]] = {
+    "funnel": describe_funnel,
+    "spc": describe_spc,
+    "comparison": describe_comparison,
+    "summary": describe_summary,
+    "practice": describe_practices,
+}
+
+
+def _kind(kind: str) -> str:
+    if kind not in CHART_KINDS:
+        raise ValueError(f"chart kind {kind!r} is not known; expected one of "
+                         f"{', '.join(CHART_KINDS)}")
+    return kind
+
+
+def describe(kind: str, *args: Any, **kwargs: Any) -> str:
+    """The one-sentence text summary of a chart of ``kind``, given the builder's arguments."""
+    return _DESCRIBE[_kind(kind)](*args, **kwargs)
+
+
+def _funnel_table(table, indicator, level, period=None, highlight=None, audience="cluster",
+                  *, cluster_id=None, lines=None) -> pd.DataFrame:
+    inputs.check_audience(table, audience)
+    ind = inputs.resolve_indicator(indicator)
+    data = funnel_data(table, ind, level, period, highlight, cluster_id)
+    singular = inputs.LEVEL_NAMES[level][0]
+    return pd.DataFrame({
+        singular.capitalize(): data["unit"],
+        "Size": data["size_text"],
+        f"Value ({ind.unit})": data["value"],
+        "95% interval": data["interval"],
+        "Against the 99.8% limits": data["category"],
+        "Interpretation": data["note"],
+    })
+
+
+def _spc_table(table, indicator, area_id, level, annotations=None,
+               audience="cluster") -> pd.DataFrame:
+    inputs.check_audience(table, audience)
+    ind = inputs.resolve_indicator(indicator)
+    data = spc_data(table, ind, area_id, level)
+    return pd.DataFrame({
+        "Month": data["month"].map(inputs.period_label),
+        f"Value ({ind.unit})": data["value"],
+        "Centre line": data["cl"],
+        "Lower limit": data["lcl"],
+        "Upper limit": data["ucl"],
+        "Special cause": data["signal"].fillna(""),
+        "Why": data["rule"].fillna(""),
+    })
+
+
+def _comparison_table(table, indicator, cluster_id, audience="cluster", *, practices=True,
+                      comparator=None) -> pd.DataFrame:
+    inputs.check_audience(table, audience)
+    ind = inputs.resolve_indicator(indicator)
+    data = comparison_data(table, ind, cluster_id, practices)
+    order = list(dict.fromkeys(data["series"]))
+    wide = data.pivot(index="month", columns="series", values="value")[order]
+    wide.index = wide.index.map(inputs.period_label)
+    wide.index.name = "Month"
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def _summary_table(table, catalogue, cluster_id, period=None,
+                   audience="cluster") -> pd.DataFrame:
+    inputs.check_audience(table, audience)
+    data = summary_data(table, catalogue, cluster_id, period)
+    return pd.DataFrame({
+        "Indicator": data["indicator"],
+        "Unit": data["unit"],
+        data.attrs["cluster"]: data["value"],
+        "Scotland": data["scotland"],
+        "Lowest cluster": data["lowest"],
+        "25th percentile": data["q25"],
+        "75th percentile": data["q75"],
+        "Highest cluster": data["highest"],
+        "Compared with the rest of Scotland": data["category"],
+    })
+
+
+def _practice_table(table, indicator, cluster_id, period=None,
+                    audience="cluster") -> pd.DataFrame:
+    inputs.check_audience(table, audience)
+    ind = inputs.resolve_indicator(indicator)
+    data = practice_data(table, ind, cluster_id, period)
+    return pd.DataFrame({
+        "Practice": data["practice"],
+        f"Value ({ind.unit})": data["value"],
+        "95% interval": data["interval"],
+        "Compared with the rest of Scotland": data["category"],
+        "Interpretation": data["note"],
+    })
+
+
+_TABLES: dict[str, Callable[..., pd.DataFrame]] = {
+    "funnel": _funnel_table,
+    "spc": _spc_table,
+    "comparison": _comparison_table,
+    "summary": _summary_table,
+    "practice": _practice_table,
+}
+
+
+def chart_data_table(kind: str, *args: Any, **kwargs: Any) -> pd.DataFrame:
+    """The numbers behind a chart of ``kind``, given the builder's arguments, for a table.
+
+    Columns have plain-English names; a comparison chart's table has one row per month and a
+    column per series (the cluster, each comparator, each member practice).
+    """
+    return _TABLES[_kind(kind)](*args, **kwargs)

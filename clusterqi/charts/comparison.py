@@ -1,0 +1,231 @@
+"""Comparison chart: the cluster's monthly trend against a comparator chosen from a dropdown.
+
+The cluster's line (black, solid) is drawn with one comparator (grey, dashed) chosen with the
+``comparator`` dropdown: the rest of its home HSCP, the rest of its home board or the rest of
+Scotland, each *excluding the cluster* (the table's ``rest_of_hscp_value``,
+``rest_of_hb_value`` and ``rest_of_scotland_value`` month columns). The member practices'
+series (names as the releasable table gives them: pseudonymised for audience "cluster") are
+thin coloured lines; click a name in the legend, or a line's point, to highlight that practice
+(the ``practice_highlight`` selection; double-click clears). Both work in offline HTML with no
+kernel: they are Vega-Lite parameters, not widgets.
+
+Lines are labelled directly at their last month as well as in the legend, so no meaning rests
+on colour alone.
+
+Example usage::
+
+    from clusterqi.charts import comparison_chart
+    comparison_chart(releasable, ind, "dundee-4")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from clusterqi.charts import inputs
+from clusterqi.charts.spc import MONTH_FORMAT
+from clusterqi.charts.theme import CATEGORICAL, CLUSTER_LINE, COMPARATOR_LINE
+
+__all__ = [
+    "COMPARATOR",
+    "PRACTICE_HIGHLIGHT",
+    "COMPARATORS",
+    "DEFAULT_COMPARATOR",
+    "comparison_chart",
+    "comparison_data",
+    "describe_comparison",
+]
+
+COMPARATOR = "comparator"
+PRACTICE_HIGHLIGHT = "practice_highlight"
+COMPARATORS = {
+    "Rest of HSCP": "rest_of_hscp_value",
+    "Rest of board": "rest_of_hb_value",
+    "Rest of Scotland": "rest_of_scotland_value",
+}
+COMPARATOR_PHRASES = {
+    "Rest of HSCP": "the rest of its HSCP",
+    "Rest of board": "the rest of its board",
+    "Rest of Scotland": "the rest of Scotland",
+}
+DEFAULT_COMPARATOR = "Rest of Scotland"
+PRACTICES_VIEW = "comparison_practices"
+PRACTICE_OPACITY = 0.85
+DIMMED_OPACITY = 0.15
+
+
+def comparison_data(
+    table: pd.DataFrame,
+    indicator: Any,
+    cluster_id: str,
+    practices: bool = True,
+) -> pd.DataFrame:
+    """The long series a comparison chart draws (its embedded data).
+
+    Columns: month (``"YYYY-MM"``), series (the cluster's name, a comparator label from
+    :data:`COMPARATORS`, or a practice's name as the table gives it), role ("cluster",
+    "comparator", "practice") and value. Only the cluster's own rows and its practices are
+    read; months with a suppressed value stay as missing values (a gap in the line).
+    """
+    ind = inputs.resolve_indicator(indicator)
+    own = inputs.select_rows(table, ind.id, "cluster", "month", area_id=cluster_id)
+    if own.empty:
+        raise ValueError(f"no cluster month rows for indicator {ind.id!r} and cluster "
+                         f"{cluster_id!r}")
+    name = str(own["area_name"].iloc[0])
+    parts = [pd.DataFrame({"month": own["period"].astype(str), "series": name,
+                           "role": "cluster", "value": inputs.compact(own["value"])})]
+    for label, column in COMPARATORS.items():
+        values = own[column] if column in own else pd.Series(float("nan"), index=own.index)
+        parts.append(pd.DataFrame({"month": own["period"].astype(str), "series": label,
+                                   "role": "comparator", "value": inputs.compact(values)}))
+    if practices:
+        rows = inputs.select_rows(table, ind.id, "practice", "month", cluster_id=cluster_id)
+        if not rows.empty:
+            parts.append(pd.DataFrame({
+                "month": rows["period"].astype(str), "series": rows["area_name"].astype(str),
+                "role": "practice", "value": inputs.compact(rows["value"])}))
+    data = pd.concat(parts, ignore_index=True)
+    data.attrs["cluster_name"] = name
+    return data
+
+
+def comparison_chart(
+    table: pd.DataFrame,
+    indicator: Any,
+    cluster_id: str,
+    audience: str = "cluster",
+    *,
+    practices: bool = True,
+    comparator: str = DEFAULT_COMPARATOR,
+) -> alt.LayerChart:
+    """The cluster's monthly trend with a comparator dropdown and its practices' series.
+
+    Constraints: ``table`` must be releasable unless ``audience="analyst"``; ``comparator`` is
+    the dropdown's starting choice (one of :data:`COMPARATORS`); ``practices=False`` leaves the
+    practices out (and with them the ``practice_highlight`` selection, which also does not
+    exist when the table holds no practice rows for the cluster, e.g. withheld in a cluster of
+    fewer than 3 practices).
+
+    Example usage::
+
+        comparison_chart(releasable, ind, "dundee-4", comparator="Rest of HSCP")
+    """
+    inputs.check_audience(table, audience)
+    if comparator not in COMPARATORS:
+        raise ValueError(f"comparator {comparator!r} is not known; expected one of "
+                         f"{', '.join(COMPARATORS)}")
+    ind = inputs.resolve_indicator(indicator)
+    data = comparison_data(table, ind, cluster_id, practices)
+    name = data.attrs["cluster_name"]
+    last_month = data["month"].max()
+    choose = alt.param(
+        name=COMPARATOR, value=comparator,
+        bind=alt.binding_select(options=list(COMPARATORS), name="Compare the cluster with: "),
+    )
+    x = alt.X("month:T", title=None, scale=alt.Scale(type="utc"),
+              axis=alt.Axis(format=MONTH_FORMAT, labelAngle=0, tickCount="month"))
+    y = alt.Y("value:Q", title=ind.unit, scale=alt.Scale(zero=False))
+    tooltip = [alt.Tooltip("month:T", title="Month", format=MONTH_FORMAT),
+               alt.Tooltip("series:N", title="Series"),
+               alt.Tooltip("value:Q", title=f"Value ({ind.unit})", format=",.3~g")]
+    shown = f"datum.role == 'cluster' || datum.series == {COMPARATOR}"
+    main = (
+        alt.Chart(data)
+        .transform_filter(shown)
+        .mark_line(point=True)
+        .encode(
+            x=x, y=y, detail="series:N", tooltip=tooltip,
+            color=alt.condition("datum.role == 'cluster'", alt.value(CLUSTER_LINE),
+                                alt.value(COMPARATOR_LINE)),
+            strokeDash=alt.condition("datum.role == 'cluster'", alt.value([1, 0]),
+                                     alt.value([6, 4])),
+            strokeWidth=alt.condition("datum.role == 'cluster'", alt.value(3),
+                                      alt.value(2)),
+        )
+    )
+    labels = (
+        alt.Chart(data)
+        .transform_filter(f"({shown}) && utcFormat(datum.month, '%Y-%m') == '{last_month}'")
+        .mark_text(align="left", dx=8, fontWeight="bold")
+        .encode(x=x, y=y, text="series:N",
+                color=alt.condition("datum.role == 'cluster'", alt.value(CLUSTER_LINE),
+                                    alt.value(COMPARATOR_LINE)))
+    )
+    layers = [main, labels]
+    practice_names = sorted(data.loc[data["role"] == "practice", "series"].unique())
+    if practice_names:
+        highlight = alt.selection_point(name=PRACTICE_HIGHLIGHT, fields=["series"],
+                                        bind="legend", on="click", clear="dblclick")
+        layers.insert(0, (
+            alt.Chart(data)
+            .transform_filter("datum.role == 'practice'")
+            .mark_line(point=alt.OverlayMarkDef(size=20), strokeWidth=1.5)
+            .encode(
+                x=x, y=y, tooltip=tooltip,
+                color=alt.Color("series:N", title="Member practices (click to highlight)",
+                                scale=alt.Scale(domain=practice_names, range=CATEGORICAL)),
+                opacity=alt.condition(highlight, alt.value(PRACTICE_OPACITY),
+                                      alt.value(DIMMED_OPACITY)),
+            )
+            .add_params(highlight)
+            .properties(name=PRACTICES_VIEW)
+        ))
+    subtitle = [
+        f"{name} each month (black, solid) against the comparator chosen below (grey, dashed),",
+        "which excludes the cluster itself."
+        + (" Thin lines are the member practices: click one in the legend to highlight it."
+           if practice_names else ""),
+    ]
+    return (
+        alt.layer(*layers)
+        .add_params(choose)
+        .properties(title=alt.Title(f"{ind.title}, {inputs.months_label(data['month'])}",
+                                    subtitle=subtitle))
+    )
+
+
+def describe_comparison(
+    table: pd.DataFrame,
+    indicator: Any,
+    cluster_id: str,
+    audience: str = "cluster",
+    *,
+    practices: bool = True,
+    comparator: str = DEFAULT_COMPARATOR,
+) -> str:
+    """One sentence, from the numbers, saying what the comparison chart shows.
+
+    Example: "Dundee 4's latest value, 1.77 items per 1,000 patients per day in Sep 2026,
+    compares with 1.10 for the rest of its HSCP, 1.05 for the rest of its board and 1.00 for
+    the rest of Scotland; it was above the rest of Scotland in 24 of 24 months."
+    """
+    inputs.check_audience(table, audience)
+    ind = inputs.resolve_indicator(indicator)
+    data = comparison_data(table, ind, cluster_id, practices)
+    name = data.attrs["cluster_name"]
+    wide = data[data["role"] != "practice"].pivot(index="month", columns="series",
+                                                  values="value")
+    own = wide[name].dropna()
+    if own.empty:
+        return f"{name}: every month is suppressed to protect confidentiality."
+    month = own.index[-1]
+    others = [f"{inputs.format_value(wide.at[month, label])} for {phrase}"
+              for label, phrase in COMPARATOR_PHRASES.items() if pd.notna(wide.at[month, label])]
+    text = (f"{name}'s latest value, {inputs.format_value(own.iloc[-1])} {ind.unit} in "
+            f"{inputs.period_label(month)}")
+    if others:
+        text += ", compares with " + (", ".join(others[:-1]) + " and " + others[-1]
+                                      if len(others) > 1 else others[0])
+    both = wide[[name, comparator]].dropna()
+    if len(both):
+        above = int((both[name] > both[comparator]).sum())
+        text += (f"; it was above {COMPARATOR_PHRASES[comparator]} in {above} of {len(both)} "
+                 "months")
+    n_practices = data.loc[data["role"] == "practice", "series"].nunique()
+    if n_practices:
+        text += f", and {n_practices} member practices are shown"
+    return text + "."

@@ -1,0 +1,180 @@
+"""The clusterqi house theme and the colours and shapes that carry meaning in every chart.
+
+One registered Altair theme (``"clusterqi"``) sets fonts, sizes and the default categorical
+palette. The colours that *mean* something (better / similar / worse, higher / lower, "data
+quality: see note", SPC improvement / concern) are named constants here and are written into
+each chart's own scales, so a chart keeps its meaning even under another theme.
+
+Constraints:
+
+- Palette: Okabe & Ito's colour-blind-safe set (Okabe M, Ito K. *Color Universal Design*, 2008)
+  for categories; better = blue and worse = vermillion (the pair that stays distinct under the
+  common colour-vision deficiencies); higher / lower (no judgement) = dark / light purple, which
+  differ in lightness, not hue; data-quality cells are white with a cross.
+- Meaning never rests on colour alone: each category also has its own marker shape (``SHAPES``),
+  its word in the legend and in every tooltip, and markers carry a dark outline so light fills
+  keep 3:1 contrast against the white background (WCAG 2.1, 1.4.11).
+- Fonts: Arial first (the NHS Scotland house font for digital documents), then the metric-
+  compatible Liberation Sans found on Linux; text at 12 px or more.
+
+Example usage::
+
+    import altair as alt
+    from clusterqi.charts.theme import enable_theme, BETTER, category_scale
+
+    enable_theme()                     # make the house theme the active Altair theme
+    alt.Color("category:N", scale=category_scale(["better", "worse"]))
+"""
+
+from __future__ import annotations
+
+import altair as alt
+
+__all__ = [
+    "THEME_NAME",
+    "FONT",
+    "BETTER",
+    "SIMILAR",
+    "WORSE",
+    "HIGHER",
+    "LOWER",
+    "DATA_QUALITY",
+    "NOT_COMPARED",
+    "DATA_QUALITY_LABEL",
+    "IMPROVEMENT",
+    "CONCERN",
+    "NEUTRAL",
+    "CLUSTER_LINE",
+    "COMPARATOR_LINE",
+    "LIMIT_LINE",
+    "RANGE_FILL",
+    "INTERQUARTILE_FILL",
+    "MARKER_OUTLINE",
+    "CATEGORICAL",
+    "CATEGORY_COLOURS",
+    "SHAPES",
+    "SIGNAL_COLOURS",
+    "SIGNAL_SHAPES",
+    "category_scale",
+    "shape_scale",
+    "house_theme",
+    "enable_theme",
+]
+
+THEME_NAME = "clusterqi"
+
+FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
+FONT_SIZE_LABEL = 12
+FONT_SIZE_AXIS_TITLE = 13
+FONT_SIZE_SUBTITLE = 13
+FONT_SIZE_TITLE = 16
+CHART_WIDTH = 560
+CHART_HEIGHT = 320
+TEXT_COLOUR = "#212121"
+GRID_COLOUR = "#E6E6E6"
+
+# --- colours that carry meaning (used in every chart's own scale) ---
+BETTER = "#0072B2"  # Okabe-Ito blue
+WORSE = "#D55E00"  # Okabe-Ito vermillion
+SIMILAR = "#C8C8C8"  # light grey: neither better nor worse
+HIGHER = "#5E3C99"  # dark purple: higher, no judgement
+LOWER = "#B2ABD2"  # light purple: lower, no judgement
+DATA_QUALITY = "#FFFFFF"  # white fill + cross: comparison withheld, see the note
+NOT_COMPARED = "#8C8C8C"  # suppressed or no comparison available
+DATA_QUALITY_LABEL = "data quality: see note"
+
+# SPC special causes ("Making Data Count" colours, re-mapped to the colour-blind-safe pair).
+IMPROVEMENT = BETTER
+CONCERN = WORSE
+NEUTRAL = HIGHER
+
+# Lines and bands.
+CLUSTER_LINE = "#000000"
+COMPARATOR_LINE = "#555555"
+LIMIT_LINE = "#4D4D4D"
+RANGE_FILL = "#E3E3E3"  # spine chart: Scotland's lowest to highest
+INTERQUARTILE_FILL = "#A6A6A6"  # spine chart: 25th to 75th percentile
+MARKER_OUTLINE = "#333333"
+
+# Okabe-Ito categorical palette without black (black is the cluster's own line).
+CATEGORICAL = [
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#F0E442",
+]
+
+CATEGORY_COLOURS = {
+    "better": BETTER,
+    "similar": SIMILAR,
+    "worse": WORSE,
+    "higher": HIGHER,
+    "lower": LOWER,
+    DATA_QUALITY_LABEL: DATA_QUALITY,
+    "not compared": NOT_COMPARED,
+}
+
+SHAPES = {
+    "better": "diamond",
+    "similar": "circle",
+    "worse": "square",
+    "higher": "triangle-up",
+    "lower": "triangle-down",
+    DATA_QUALITY_LABEL: "cross",
+    "not compared": "stroke",
+}
+
+SIGNAL_COLOURS = {"improvement": IMPROVEMENT, "concern": CONCERN, "neutral": NEUTRAL}
+SIGNAL_SHAPES = {"improvement": "diamond", "concern": "square", "neutral": "triangle-up"}
+
+
+def category_scale(domain: list[str], colours: dict[str, str] = CATEGORY_COLOURS) -> alt.Scale:
+    """An Altair colour scale mapping each category word in ``domain`` to its house colour."""
+    return alt.Scale(domain=list(domain), range=[colours[c] for c in domain])
+
+
+def shape_scale(domain: list[str], shapes: dict[str, str] = SHAPES) -> alt.Scale:
+    """An Altair shape scale mapping each category word in ``domain`` to its house marker."""
+    return alt.Scale(domain=list(domain), range=[shapes[c] for c in domain])
+
+
+def house_theme() -> alt.theme.ThemeConfig:
+    """The house theme's configuration (fonts, sizes, grid, default palette)."""
+    label = {"labelFontSize": FONT_SIZE_LABEL, "titleFontSize": FONT_SIZE_AXIS_TITLE}
+    return {
+        "config": {
+            "font": FONT,
+            "background": "#FFFFFF",
+            "view": {"continuousWidth": CHART_WIDTH, "continuousHeight": CHART_HEIGHT,
+                     "stroke": None},
+            "axis": {**label, "labelColor": TEXT_COLOUR, "titleColor": TEXT_COLOUR,
+                     "gridColor": GRID_COLOUR, "titleFontWeight": "normal"},
+            "legend": {**label, "labelColor": TEXT_COLOUR, "titleColor": TEXT_COLOUR,
+                       "orient": "bottom", "direction": "horizontal", "columns": 4,
+                       "labelLimit": 260, "titleLimit": 400},
+            "title": {"fontSize": FONT_SIZE_TITLE, "subtitleFontSize": FONT_SIZE_SUBTITLE,
+                      "anchor": "start", "color": TEXT_COLOUR, "subtitleColor": TEXT_COLOUR,
+                      "fontWeight": "bold", "offset": 12},
+            "text": {"fontSize": FONT_SIZE_LABEL, "color": TEXT_COLOUR},
+            "range": {"category": CATEGORICAL},
+            "point": {"filled": True, "size": 70, "opacity": 1, "stroke": MARKER_OUTLINE,
+                      "strokeWidth": 1},
+            "line": {"strokeWidth": 2},
+        }
+    }
+
+
+alt.theme.register(THEME_NAME, enable=False)(house_theme)
+
+
+def enable_theme() -> None:
+    """Make the house theme Altair's active theme (the report renderer calls this).
+
+    Importing :mod:`clusterqi.charts` also enables it when no other theme has been chosen
+    (Altair's active theme is still ``"default"``), so an analyst's own choice is never
+    overridden.
+    """
+    alt.theme.enable(THEME_NAME)
