@@ -142,21 +142,24 @@ def standard_table(months=("2025-07", "2025-08", "2025-09"), seed: int = 1, **kw
 
 def groups(table: pd.DataFrame) -> list[tuple[int, list[int]]]:
     """(parent row, child rows) for each additive group the issue lists, from the table's structure."""
-    out = []
     t = table.reset_index(drop=True)
-    cell = ["indicator_id", "period_type", "period"]
-    for key, part in t.groupby(cell):
-        parents = part[part["level"] == "cluster"]
-        for _, parent in parents.iterrows():
-            kids = part[(part["level"] == "practice") & (part["cluster_id"] == parent["area_id"])]
-            out.append((parent.name, kids.index.tolist()))
-        for level, column in (("hscp", "hscp_code"), ("hb", "hb_code")):
-            for _, parent in part[part["level"] == level].iterrows():
-                kids = part[((part["level"] == "cluster")
-                             | ((part["level"] == "practice") & part["cluster_id"].isna()))
-                            & (part[column] == parent["area_id"])]
-                out.append((parent.name, kids.index.tolist()))
-    for key, part in t.groupby(["indicator_id", "level", "area_id"]):
-        total = part[part["period_type"] == "total"]
-        out.append((total.index[0], part[part["period_type"] == "month"].index.tolist()))
-    return out
+    records = t[["indicator_id", "level", "area_id", "cluster_id", "hscp_code", "hb_code",
+                 "period_type", "period"]].to_dict("records")
+    children: dict[tuple, list[int]] = {}
+    parents: dict[tuple, int] = {}
+    for i, r in enumerate(records):
+        cell = (r["indicator_id"], r["period_type"], r["period"])
+        level, clustered = r["level"], isinstance(r["cluster_id"], str)
+        if level == "practice" and clustered:
+            children.setdefault(("cluster", *cell, r["cluster_id"]), []).append(i)
+        if level == "cluster" or (level == "practice" and not clustered):
+            children.setdefault(("hscp", *cell, r["hscp_code"]), []).append(i)
+            children.setdefault(("hb", *cell, r["hb_code"]), []).append(i)
+        if level in ("cluster", "hscp", "hb"):
+            parents[(level, *cell, r["area_id"])] = i
+        series = ("months", r["indicator_id"], r["level"], r["area_id"])
+        if r["period_type"] == "total":
+            parents[series] = i
+        else:
+            children.setdefault(series, []).append(i)
+    return [(parents[key], kids) for key, kids in children.items() if key in parents]
