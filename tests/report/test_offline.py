@@ -1,0 +1,71 @@
+"""The offline renderer: runtime once per document, safe inline specs, no editor action."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from clusterqi.charts import offline
+
+
+@pytest.fixture
+def chart() -> alt.Chart:
+    data = pd.DataFrame({"x": [1, 2], "y": [2, 1], "name": ["</script><script>alert(1)</script>", "b"]})
+    return alt.Chart(data).mark_point().encode(x="x", y="y", tooltip="name")
+
+
+@pytest.fixture(autouse=True)
+def _restore_renderer():
+    previous = alt.renderers.active
+    yield
+    alt.renderers.enable(previous)
+
+
+def _html(chart: alt.Chart) -> str:
+    bundle = chart._repr_mimebundle_()  # one display: the renderer runs once
+    return (bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"]
+
+
+def test_runtime_is_emitted_with_the_first_chart_only_until_re_enabled(chart):
+    offline.enable_offline_charts(theme=False)
+    first, second = _html(chart), _html(chart)
+    assert first.count(offline.RUNTIME_START) == 1
+    assert offline.RUNTIME_START not in second
+    offline.enable_offline_charts(theme=False)
+    assert _html(chart).count(offline.RUNTIME_START) == 1
+
+
+def test_runtime_is_wrapped_in_a_function_scope_and_guarded_against_a_second_copy():
+    script = offline.runtime_script()
+    assert "if (window.clusterqiRuntime) { return; }" in script
+    body = script.split("(function () {\n", 2)[2]
+    assert "window.vegaEmbed=" in body  # the bundle sits inside the inner function
+    assert script.count("<script") == 1 and script.count("</script>") == 1
+
+
+def test_data_cannot_close_the_script_tag(chart):
+    offline.enable_offline_charts(theme=False)
+    _html(chart)
+    html = _html(chart)
+    assert "</script><script>alert(1)" not in html
+    assert html.count("</script>") == 1  # only the chart's own closing tag
+    spec = json.loads(re.search(r"var spec = (.*?);\n", html).group(1))
+    assert spec["datasets"][next(iter(spec["datasets"]))][0]["name"].startswith("</script>")
+
+
+def test_charts_use_svg_and_never_offer_the_editor_source_or_compiled_actions(chart):
+    html = offline.chart_html(chart.to_dict(), {"actions": True, "renderer": "svg"})
+    options = json.loads(re.search(r"var options = (.*?);\n", html).group(1))
+    assert options["renderer"] == "svg"
+    assert options["actions"] == {"export": True, "source": False, "compiled": False, "editor": False}
+    assert "window.clusterqiViews" in html and f'class="{offline.CHART_CLASS}"' in html
+
+
+def test_escape_json_for_script_escapes_html_comment_openers_and_line_separators():
+    text = offline.escape_json_for_script({"a": "<!-- x \u2028 </b>"})
+    assert "<!--" not in text and "</" not in text and "\u2028" not in text
+    assert json.loads(text) == {"a": "<!-- x \u2028 </b>"}

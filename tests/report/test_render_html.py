@@ -1,0 +1,116 @@
+"""render_html on hand-made executed notebooks: refusal, runtime once, contents, limit, atomic write."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import altair as alt
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from clusterqi.charts import offline
+from clusterqi.report_html import MAX_REPORT_BYTES, REPORT_METADATA_KEY, ReportError, measure_html, render_html
+
+CSV = "indicator_id,level,value\nabx,cluster,1.5\n"
+
+
+def _chart_output(first: bool) -> dict:
+    if first:
+        offline.enable_offline_charts(theme=False)
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [1, 2]})).mark_line().encode(x="x", y="y")
+    return new_output("display_data", data=offline.offline_renderer(chart.to_dict()))
+
+
+def _notebook(audience="cluster", releasable=True, charts=2, header=True, extra_html="") -> nbformat.NotebookNode:
+    meta = {REPORT_METADATA_KEY: {"role": "report", "audience": audience, "releasable": releasable,
+                                  "title": "Test <cluster>", "numbers_csv": CSV,
+                                  "numbers_filename": "test-numbers.csv"}}
+    head = new_code_cell("show_header(report)", outputs=[
+        new_output("display_data", data={"text/html": "<h1 id='report-title'>Test</h1>"},
+                   metadata=meta if header else {})])
+    cells = [head, new_markdown_cell("## At a glance"),
+             new_code_cell("x", outputs=[_chart_output(i == 0) for i in range(charts)]),
+             new_markdown_cell("## Indicators"),
+             new_code_cell("y", outputs=[
+                 new_output("display_data", data={"text/html": f"<h3 id='ind-a'>Antibiotics &amp; more</h3>{extra_html}"}),
+                 new_output("stream", name="stderr", text="UserWarning: /home/analyst/secret/path\n")]),
+             new_markdown_cell("## About this report")]
+    return new_notebook(cells=cells)
+
+
+def test_cluster_report_has_code_hidden_contents_download_and_one_runtime(tmp_path):
+    nb = _notebook(charts=3)
+    # a second runtime copy (e.g. from a reused kernel) must still end up once in the page
+    nb.cells[2].outputs.append(_chart_output(True))
+    out = render_html(nb, tmp_path / "r.html")
+    page = out.read_text()
+    assert page.count(offline.RUNTIME_START) == 1
+    assert page.count(f'class="{offline.CHART_CLASS}"') == 4
+    assert "show_header(report)" not in page and 'class="jp-InputArea-editor' not in page
+    assert "/home/analyst/secret/path" not in page  # stderr dropped
+    nav = re.search(r'<nav aria-label="Contents" class="cqi-toc">(.*?)</nav>', page, re.S).group(1)
+    assert [a for a in re.findall(r'href="#([^"]+)"', nav)] == ["At-a-glance", "Indicators", "ind-a", "About-this-report"]
+    assert "Antibiotics &amp; more" in nav
+    link = re.search(r'download="test-numbers.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', page)
+    assert base64.b64decode(link.group(1)).decode() == CSV
+    assert "<title>Test &lt;cluster&gt;</title>" in page
+    assert "@media print" in page
+
+
+def test_a_notebook_node_needs_an_output_path():
+    with pytest.raises(ReportError, match="out is required"):
+        render_html(_notebook())
+
+
+def test_no_script_or_stylesheet_comes_from_a_url(tmp_path):
+    page = render_html(_notebook(), tmp_path / "r.html").read_text()
+    assert not re.search(r"<script[^>]+src=", page)
+    assert not re.search(r"<link[^>]+href=\"https?:", page)
+    assert "require.js" not in page and "mathjax" not in page.lower().split("<main>")[0]
+
+
+def test_not_releasable_cluster_report_is_refused_and_nothing_is_written(tmp_path):
+    with pytest.raises(ReportError, match="has not passed disclosure control"):
+        render_html(_notebook(releasable=False), tmp_path / "r.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_analyst_report_is_written_with_a_not_for_release_banner(tmp_path):
+    page = render_html(_notebook(audience="analyst", releasable=False), tmp_path / "r.html").read_text()
+    assert "Analyst view: not disclosure-controlled" in page
+
+
+def test_notebook_without_a_report_header_is_refused(tmp_path):
+    with pytest.raises(ReportError, match="no report header output"):
+        render_html(_notebook(header=False), tmp_path / "r.html")
+
+
+def test_report_over_the_size_limit_is_refused_and_nothing_is_written(tmp_path):
+    filler = "<p>" + "x" * (MAX_REPORT_BYTES + 10) + "</p>"
+    with pytest.raises(ReportError, match="over the 2,500,000-byte limit"):
+        render_html(_notebook(extra_html=filler), tmp_path / "r.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rewriting_a_report_replaces_it_whole_and_leaves_no_temporary_file(tmp_path):
+    out = tmp_path / "r.html"
+    out.write_text("old")
+    render_html(_notebook(), out)
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_default_output_path_is_the_notebook_path_with_html(tmp_path):
+    path = tmp_path / "dundee-4.ipynb"
+    nbformat.write(_notebook(), path)
+    assert render_html(path) == tmp_path / "dundee-4.html"
+
+
+def test_measure_html_splits_runtime_chart_data_and_download(tmp_path):
+    parts = measure_html(render_html(_notebook(charts=2), tmp_path / "r.html"))
+    assert 800_000 < parts["runtime"] < 1_000_000
+    assert parts["charts"] == 2 and parts["chart_data"] > 0 and parts["download"] > 0
+    assert parts["total"] == parts["runtime"] + parts["chart_data"] + parts["download"] + parts["other"]
