@@ -291,8 +291,8 @@ def _assemble(base: dict[str, Any], y: np.ndarray, cl: np.ndarray, lcl: np.ndarr
     frame = pd.DataFrame({**base, "value": y, "cl": cl, "lcl": lcl, "ucl": ucl})
     for key, column in rules.items():
         frame[key] = column.to_numpy() if isinstance(column, pd.Series) else column
-    frame["flag"] = rules["flag"].to_numpy()
-    frame["rule"] = rules["rule"].to_numpy()
+    for key in ("flag", "rule"):
+        frame[key] = frame[key].astype("str")
     frame["run_signal"] = analysis["signal"]
     if index is not None:
         frame.index = index
