@@ -324,9 +324,9 @@ def size_band(sizes) -> pd.DataFrame:
 def _round_significant(values: pd.Series, figures: int) -> pd.Series:
     x = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        magnitude = np.floor(np.log10(np.abs(x)))
-        scale = 10.0 ** (magnitude - figures + 1)
-        rounded = np.round(x / scale) * scale
+        decimals = figures - 1 - np.floor(np.log10(np.abs(x)))
+        up = 10.0 ** np.abs(decimals)  # divide by an exact power of ten: 0.0938, not 0.09380000001
+        rounded = np.where(decimals >= 0, np.round(x * up) / up, np.round(x / up) * up)
     out = np.where((x == 0) | ~np.isfinite(x), x, rounded)
     return pd.Series(out, index=values.index)
 
@@ -776,7 +776,10 @@ def _mention_pattern(terms: Iterable[str]) -> re.Pattern | None:
     if not terms:
         return None
     alternatives = "|".join(re.escape(t) for t in terms)
-    return re.compile(rf"(?<![0-9A-Za-z])(?:{alternatives})(?![0-9A-Za-z])", re.IGNORECASE)
+    # not inside a pseudonym: a real practice may be called "Practice B"
+    member = re.escape(PSEUDONYM_PREFIX.split()[0] + " ")
+    return re.compile(rf"(?<![0-9A-Za-z])(?<!{member})(?:{alternatives})(?![0-9A-Za-z])",
+                      re.IGNORECASE)
 
 
 def _scrub_practice_mentions(
