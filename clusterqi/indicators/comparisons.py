@@ -263,7 +263,12 @@ def add_comparisons(
     out["vs_rest_of_hb"] = _compare(table, out["rest_of_hb_value"], cluster_total, low_is_good)
     out["vs_rest_of_scotland"] = _compare(table, out["rest_of_scotland_value"],
                                           practice_total | cluster_total, low_is_good)
-    out["interpretation"] = _interpretation(table, out)
+    words = np.full(len(table), None, dtype=object)
+    show = np.flatnonzero(total & (level != "scotland"))
+    if show.size:
+        words[show] = _interpretation(table.iloc[show].reset_index(drop=True),
+                                      {k: np.asarray(v)[show] for k, v in out.items()})
+    out["interpretation"] = words
     columns = {}
     for column in COMPARISON_COLUMNS:
         values = out[column]

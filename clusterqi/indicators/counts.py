@@ -164,6 +164,14 @@ def population_by_month(
     )
 
 
+def _codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(integer code per row, the distinct values as str) without converting every row."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), np.asarray(column.cat.categories.astype("str"))
+    codes, uniques = pd.factorize(column)
+    return codes, np.asarray(pd.Index(uniques).astype("str"))
+
+
 def practice_month_counts(
     dataset, catalogue: Mapping[str, object], months: pd.DatetimeIndex | list
 ) -> pd.DataFrame:
@@ -183,24 +191,26 @@ def practice_month_counts(
     rx = dataset.prescribing
     month_values = pd.to_datetime(rx["month"]).astype("datetime64[ns]")
     wanted = pd.DatetimeIndex(months).astype("datetime64[ns]")
-    known = rx["practice_code"].isin(dataset.practices["practice_code"])
-    dropped = sorted(set(rx.loc[~known, "practice_code"].astype(str)))
-    keep = (known & month_values.isin(wanted)).to_numpy()
-    rx = rx[keep]
-    month_values = month_values[keep]
-
-    pm_keys = pd.MultiIndex.from_arrays(
-        [rx["practice_code"].astype(str).to_numpy(), month_values.to_numpy()],
-        names=["practice_code", "month"],
-    )
-    pm_codes, pm_index = pd.factorize(pm_keys)
-    pm = pd.MultiIndex.from_tuples(list(pm_index), names=["practice_code", "month"]).to_frame(
-        index=False) if len(pm_index) else pd.DataFrame({"practice_code": pd.Series(dtype="str"),
-                                                         "month": pd.Series(dtype="datetime64[ns]")})
+    practice_codes = _codes(rx["practice_code"])
+    known_codes = set(dataset.practices["practice_code"].astype("str"))
+    known = np.isin(practice_codes[1], list(known_codes))[practice_codes[0]]
+    known &= practice_codes[0] >= 0  # a missing code (-1) is no practice
+    dropped = sorted(set(practice_codes[1][~np.isin(practice_codes[1], list(known_codes))])
+                     & set(practice_codes[1][np.unique(practice_codes[0])]))
+    month_index = wanted.get_indexer(month_values)
+    keep = known & (month_index >= 0)
+    # one integer per practice-month: practice code number x months + month number
+    key = practice_codes[0][keep].astype(np.int64) * len(wanted) + month_index[keep]
+    pm_keys, pm_codes = np.unique(key, return_inverse=True)
+    pm = pd.DataFrame({
+        "practice_code": pd.Series(practice_codes[1][pm_keys // len(wanted)], dtype="str"),
+        "month": wanted[pm_keys % len(wanted)],
+    })
     n_pm = len(pm)
-    bnf_codes, bnf_uniques = pd.factorize(rx["bnf_code"].astype(str))
-    bnf_uniques = pd.Series(np.asarray(bnf_uniques), dtype="str")
-    values = {col: rx[col].to_numpy(dtype=float) for col in set(MEASURE_COLUMNS.values())
+    bnf_codes, bnf_uniques = _codes(rx["bnf_code"])
+    bnf_codes = bnf_codes[keep]
+    bnf_uniques = pd.Series(bnf_uniques, dtype="str")
+    values = {col: rx[col].to_numpy(dtype=float)[keep] for col in set(MEASURE_COLUMNS.values())
               if col in rx.columns}
 
     def summed(code_list, measure, indicator_id):
