@@ -150,8 +150,8 @@ def describe_practices(
 ) -> str:
     """One sentence, from the numbers, saying what the practice chart shows.
 
-    Example: "Dundee 4's 4 member practices, 12 months to Sep 2026: 1 better, 2 similar and
-    1 worse than the rest of Scotland; values from 1.12 to 1.93 against 1.40 for the cluster
+    Example: "Dundee 4's 4 member practices, 12 months to Sep 2026, against the rest of
+    Scotland: 1 better, 2 similar and 1 worse; values from 1.12 to 1.93 against 1.40 for the cluster
     and 1.00 for Scotland."
     """
     inputs.check_audience(table, audience)
@@ -163,8 +163,8 @@ def describe_practices(
         return f"{head}: practice figures are not shown for this cluster."
     counts = data["category"].value_counts()
     parts = [f"{int(counts[c])} {c}" for c in CATEGORY_COLOURS if c in counts]
-    text = f"{head}: {', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]}"
-    text += " compared with the rest of Scotland"
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    text = f"{head}, against the rest of Scotland: {listed}"
     values = data["value"].dropna()
     if len(values):
         text += (f"; values from {inputs.format_value(values.min())} to "

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from clusterqi.charts import inputs
@@ -123,8 +124,10 @@ def spc_data(table: pd.DataFrame, indicator: Any, area_id: str, level: str) -> p
         "cl": inputs.compact(rows["cl"]),
         "lcl": inputs.compact(rows["lcl"]),
         "ucl": inputs.compact(rows["ucl"]),
-        "signal": flag.where(signal, None),
-        "rule": rule.where(signal, None),
+        # "str" dtype: Altair writes its missing values as JSON null (object None -> NaN)
+        "signal": pd.Series(np.where(signal, flag, None), index=rows.index, dtype="str"),
+        "rule": pd.Series(np.where(signal & rule.notna(), rule, None), index=rows.index,
+                          dtype="str"),
     })
     kinds = rows["spc_chart"].dropna() if "spc_chart" in rows else pd.Series(dtype=str)
     has_limits = data["ucl"].notna().any() or data["lcl"].notna().any()

@@ -175,17 +175,17 @@ def describe_summary(
 ) -> str:
     """One sentence, from the numbers, saying what the at-a-glance chart shows.
 
-    Example: "Dundee 4, 12 months to Sep 2026: of 8 indicators, 1 is better than the rest of
-    Scotland, 5 similar and 2 worse (worse: Antibacterial items per 1,000 patients per day)."
+    Example: "Dundee 4, 12 months to Sep 2026: of 8 indicators against the rest of Scotland,
+    1 better, 5 similar and 2 worse (worse: Antibacterial items per 1,000 patients per day)."
     """
     inputs.check_audience(table, audience)
     data = summary_data(table, catalogue, cluster_id, period)
     counts = data["category"].value_counts()
     parts = [f"{int(counts[c])} {c}" for c in CATEGORY_COLOURS if c in counts]
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
     text = (f"{data.attrs['cluster']}, {inputs.period_label(data.attrs['period'])}: of "
-            f"{len(data)} indicator{'s' if len(data) != 1 else ''}, "
-            f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]} "
-            "compared with the rest of Scotland")
+            f"{len(data)} indicator{'s' if len(data) != 1 else ''} against the rest of "
+            f"Scotland, {listed}")
     worse = data.loc[data["category"] == "worse", "indicator"].tolist()
     if worse:
         text += f" (worse: {'; '.join(worse)})"

@@ -1,0 +1,127 @@
+"""Rules every chart keeps: refuse unreleasable tables, consistent colours, small strict JSON."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pytest
+
+import clusterqi.charts as charts
+from clusterqi.charts import theme
+from tests.charts.spec import embedded_columns, scales_for, size_bytes
+from tests.charts.test_funnel import hand_lines
+from tests.charts.tables import CLUSTER, INDICATORS, make_table
+
+ABX = INDICATORS["abx"]
+# chart kind -> (builder, describer, positional args after the table)
+BUILDS = {
+    "funnel": (charts.funnel_chart, (ABX, "cluster"), {"highlight": CLUSTER}),
+    "spc": (charts.spc_chart, (ABX, CLUSTER, "cluster"), {}),
+    "comparison": (charts.comparison_chart, (ABX, CLUSTER), {}),
+    "summary": (charts.summary_chart, (INDICATORS, CLUSTER), {}),
+    "practice": (charts.practice_chart, (ABX, CLUSTER), {}),
+}
+MAX_CHART_BYTES = 40_000  # ~30 charts and a 0.9 MB runtime must fit in 2.5 MB
+
+
+def build(kind, table, audience="cluster"):
+    builder, args, kwargs = BUILDS[kind]
+    if kind == "funnel":
+        kwargs = {**kwargs, "lines": hand_lines()}
+    return builder(table, *args, audience=audience, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return make_table()
+
+
+@pytest.fixture(scope="module")
+def built(table):
+    return {kind: build(kind, table) for kind in BUILDS}
+
+
+@pytest.mark.parametrize("kind", list(BUILDS))
+def test_chart_refuses_a_table_that_has_not_passed_disclosure(kind):
+    from clusterqi.disclosure import NotReleasableError
+
+    raw = make_table(releasable=False, audience="analyst")
+    with pytest.raises(NotReleasableError):
+        build(kind, raw, audience="cluster")
+    builder, args, kwargs = BUILDS[kind]
+    with pytest.raises(NotReleasableError):
+        charts.describe(kind, raw, *args, audience="cluster", **kwargs)
+    with pytest.raises(NotReleasableError):
+        charts.chart_data_table(kind, raw, *args, audience="cluster", **kwargs)
+
+
+@pytest.mark.parametrize("kind", list(BUILDS))
+def test_analyst_audience_may_chart_the_full_table(kind):
+    raw = make_table(releasable=False, audience="analyst")
+    assert isinstance(build(kind, raw, audience="analyst"), alt.TopLevelMixin)
+
+
+def test_unknown_audience_is_refused(table):
+    with pytest.raises(ValueError, match="public"):
+        build("spc", table, audience="public")
+
+
+@pytest.mark.parametrize("kind", list(BUILDS))
+def test_chart_spec_is_strict_json_and_small(built, kind):
+    json.dumps(built[kind].to_dict(), allow_nan=False)  # NaN would break the browser's parse
+    assert size_bytes(built[kind]) < MAX_CHART_BYTES
+
+
+@pytest.mark.parametrize("kind", list(BUILDS))
+def test_no_identifier_columns_are_embedded(built, kind):
+    forbidden = {"area_id", "cluster_id", "hscp_code", "hb_code", "practice_code",
+                 "practice_name", "numerator", "denominator", "postcode"}
+    assert not embedded_columns(built[kind]) & forbidden
+
+
+def test_category_colours_and_shapes_are_the_same_in_every_chart(built):
+    for kind, chart in built.items():
+        for scale in scales_for(chart, "color"):
+            for word, colour in zip(scale["domain"], scale["range"]):
+                if word in theme.CATEGORY_COLOURS:
+                    assert colour == theme.CATEGORY_COLOURS[word], (kind, word)
+        for scale in scales_for(chart, "shape"):
+            for word, shape in zip(scale["domain"], scale["range"]):
+                if word in theme.SHAPES:
+                    assert shape == theme.SHAPES[word], (kind, word)
+
+
+def test_every_category_has_its_own_colour_and_shape():
+    assert len(set(theme.CATEGORY_COLOURS.values())) == len(theme.CATEGORY_COLOURS)
+    assert len(set(theme.SHAPES.values())) == len(theme.SHAPES)
+    assert set(theme.SHAPES) == set(theme.CATEGORY_COLOURS)
+
+
+def test_charts_with_a_colour_legend_also_encode_shape(built):
+    for kind in ("funnel", "summary", "practice"):
+        colour = {json.dumps(s) for s in scales_for(built[kind], "color")
+                  if set(s["domain"]) & set(theme.CATEGORY_COLOURS)}
+        assert colour and scales_for(built[kind], "shape"), kind
+
+
+def test_house_theme_is_registered_and_enabled_on_import():
+    assert theme.THEME_NAME in alt.theme.names()
+    assert alt.theme.active == theme.THEME_NAME
+    config = theme.house_theme()["config"]
+    assert config["font"].startswith("Arial")
+    assert config["axis"]["labelFontSize"] >= 12
+
+
+@pytest.mark.parametrize("kind", list(BUILDS))
+def test_every_kind_has_a_sentence_and_a_table(table, kind):
+    builder, args, kwargs = BUILDS[kind]
+    text = charts.describe(kind, table, *args, **kwargs)
+    assert text.endswith(".") and text.count(". ") == 0
+    frame = charts.chart_data_table(kind, table, *args, **kwargs)
+    assert len(frame) > 0
+
+
+def test_unknown_chart_kind_is_refused(table):
+    with pytest.raises(ValueError, match="pie"):
+        charts.describe("pie", table)

@@ -1,0 +1,134 @@
+"""Funnel chart: params, embedded data, highlight, limits from the calculation, text summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clusterqi.charts import chart_data_table, describe_funnel, funnel_chart
+from clusterqi.charts.funnel import LIMIT_COLUMNS
+from tests.charts.spec import datasets, embedded_columns, embedded_strings, params, titles
+from tests.charts.tables import CLUSTER, INDICATORS, PRACTICES, make_table
+
+ABX = INDICATORS["abx"]
+
+
+def hand_lines(baseline: float = 1.0) -> pd.DataFrame:
+    sizes = np.linspace(10_000, 80_000, 20)
+    lines = pd.DataFrame({"size": sizes, "baseline": baseline})
+    for level, z in [("95", 1.96), ("998", 3.09)]:
+        for suffix, widen in [("", 1.5), ("_unadjusted", 1.0)]:
+            half = z * np.sqrt(baseline * 1000 / sizes) * widen
+            lines[f"lower_{level}{suffix}"] = baseline - half
+            lines[f"upper_{level}{suffix}"] = baseline + half
+    return lines
+
+
+@pytest.fixture(scope="module")
+def table():
+    return make_table()
+
+
+@pytest.fixture(scope="module")
+def chart(table):
+    return funnel_chart(table, ABX, "cluster", highlight=CLUSTER, lines=hand_lines())
+
+
+def test_funnel_has_the_show_unadjusted_checkbox_off_by_default(chart):
+    p = params(chart)["show_unadjusted"]
+    assert p["bind"]["input"] == "checkbox"
+    assert p["value"] is False
+
+
+def test_unadjusted_limits_are_filtered_by_the_checkbox(chart):
+    spec = chart.to_dict()
+    filters = [t["filter"] for layer in spec["layer"] for t in layer.get("transform", [])
+               if "filter" in t]
+    assert any("show_unadjusted" in str(f) for f in filters)
+    fold = [t["fold"] for layer in spec["layer"] for t in layer.get("transform", [])
+            if "fold" in t]
+    assert fold == [LIMIT_COLUMNS]
+
+
+def test_funnel_has_the_unit_highlight_click_selection_on_the_points(chart):
+    p = params(chart)["unit_highlight"]
+    assert p["select"]["type"] == "point"
+    assert p["select"]["on"] == "click"
+    assert p["select"]["fields"] == ["unit"]
+    assert p["views"] == ["funnel_units"]
+
+
+def test_funnel_embeds_only_the_drawn_columns(chart):
+    assert embedded_columns(chart) == {
+        "unit", "size", "size_text", "value", "interval", "category", "note", "selected",
+        *LIMIT_COLUMNS, "size"}
+
+
+def test_funnel_embeds_no_ids_codes_or_exact_numerators(chart):
+    columns = embedded_columns(chart)
+    for forbidden in ["area_id", "cluster_id", "hscp_code", "hb_code", "numerator",
+                      "denominator", "practice_code", "practice_name"]:
+        assert forbidden not in columns
+
+
+def test_highlighted_unit_is_the_only_selected_point(chart):
+    points = next(r for r in datasets(chart).values() if "unit" in r[0])
+    selected = [r["unit"] for r in points if r["selected"]]
+    assert selected == ["Dundee 4"]
+
+
+def test_colours_follow_the_99_8_flags_and_low_is_good(chart):
+    points = next(r for r in datasets(chart).values() if "unit" in r[0])
+    by_unit = {r["unit"]: r["category"] for r in points}
+    # abx: low is good; Dundee 4 (1.4 vs 1.0) is flagged high -> worse
+    assert by_unit["Dundee 4"] == "worse"
+    assert by_unit["Cluster E"] == "better"  # 0.7 -> flagged low -> better
+    assert by_unit["Cluster J"] == "similar"
+
+
+def test_title_names_the_indicator_and_period(chart):
+    title, subtitle = titles(chart)
+    assert title == "Antibacterial items per 1,000 patients per day, 12 months to Sep 2026"
+    assert "99.8%" in " ".join(subtitle)
+
+
+def test_summary_sentence_counts_units_outside_the_limits(table):
+    text = describe_funnel(table, ABX, "cluster", highlight=CLUSTER)
+    assert text.startswith("Dundee 4: 1.40 items per 1,000 patients per day")
+    assert "of 12 clusters, 2 lie above and 1 below the 99.8% limits" in text
+
+
+def test_summary_sentence_changes_with_the_numbers(table):
+    changed = table.copy()
+    mask = (changed["indicator_id"] == "abx") & (changed["level"] == "cluster") & (
+        changed["period_type"] == "total")
+    changed.loc[mask, "funnel_998"] = "within"
+    changed.attrs = dict(table.attrs)
+    text = describe_funnel(changed, ABX, "cluster")
+    assert "of 12 clusters, 0 lie above and 0 below" in text
+
+
+def test_practice_level_funnel_in_cluster_audience_shows_only_pseudonyms_and_bands(table):
+    chart = funnel_chart(table, ABX, "practice", highlight="member-b", lines=hand_lines())
+    strings = embedded_strings(chart)
+    assert {s for s in strings if s.startswith("Member practice")} == set(PRACTICES)
+    assert {"2,500-4,999", "5,000-7,499", "7,500-9,999"} <= strings  # sizes as bands
+    points = next(r for r in datasets(chart).values() if "unit" in r[0])
+    assert sorted(r["size"] for r in points) == [3750.0, 6250.0, 6250.0, 8750.0]
+
+
+def test_funnel_draws_the_limits_the_calculation_module_computes(table):
+    chart = funnel_chart(table, ABX, "cluster", highlight=CLUSTER)  # lines from funnel_lines
+    lines = next(r for r in datasets(chart).values() if "lower_998" in r[0])
+    for row in lines:
+        assert row["lower_998"] <= row["lower_95"] <= 1.0 <= row["upper_95"] <= row["upper_998"]
+    sizes = [r["size"] for r in lines]
+    assert sizes == sorted(sizes) and len(lines) <= 60
+
+
+def test_funnel_data_table_has_one_row_per_unit(table):
+    frame = chart_data_table("funnel", table, ABX, "cluster", highlight=CLUSTER)
+    assert list(frame.columns) == ["Cluster", "Size", "Value (items per 1,000 patients per day)",
+                                   "95% interval", "Against the 99.8% limits", "Interpretation"]
+    assert len(frame) == 12
