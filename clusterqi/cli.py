@@ -86,6 +86,48 @@ def _run_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "synth",
+        help="write synthetic Scotland in PHS file layouts",
+        description=(
+            "Write synthetic Scotland (about 900 invented practices in 150 clusters) as PHS "
+            "open-data files: quarterly practice details and populations, one pitcYYYYMM.csv "
+            "per month, the board and HSCP lookups, and ground_truth.csv listing the planted "
+            "effects. With --practices and --populations, attach synthetic prescribing to the "
+            "real PHS practice files instead."
+        ),
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (created)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--months", type=int, default=24, help="months of prescribing (default 24)")
+    p.add_argument("--period-end", default="2026-09", metavar="YYYY-MM",
+                   help="last month (default 2026-09)")
+    p.add_argument("--scale", choices=["default", "real"], default="default",
+                   help="default: under ~50,000 rows a month; real: ~1.4 million (benchmarks)")
+    p.add_argument("--practices", metavar="PATH", help="real practice_contactdetails_*.csv")
+    p.add_argument("--populations", metavar="PATH", help="real practice_listsizes_*.csv")
+    p.add_argument("--lookups", metavar="DIR", help="folder with hb14_hb19.csv, hscp16_hscp19.csv")
+    p.set_defaults(func=_run_synth)
+
+
+def _run_synth(args: argparse.Namespace) -> int:
+    from clusterqi.synthetic import write_synthetic
+
+    out = write_synthetic(
+        args.out, seed=args.seed, months=args.months, period_end=args.period_end,
+        scale=args.scale, practices=args.practices, populations=args.populations,
+        lookups=args.lookups, progress=args.scale == "real" or sys.stderr.isatty(),
+    )
+    files = sorted(out.iterdir())
+    total = sum(f.stat().st_size for f in files)
+    print(f"wrote {len(files)} files ({total / 1e6:.1f} MB) to {out}:")
+    for f in files:
+        print(f"  {f.name}  ({f.stat().st_size / 1e3:,.0f} kB)")
+    return 0
+
+
 # --- end of sub-commands ---------------------------------------------------------------------
 
 

@@ -103,11 +103,12 @@ def build_world(rng: np.random.Generator, catalogue: dict[str, Indicator],
     first_month = {c: months[0] for c in practices["practice_code"]}
     last_month = {c: months[-1] for c in practices["practice_code"]}
     jump: dict[str, pd.Timestamp] = {}
+    opens_at: dict[str, pd.Timestamp] = {}   # first release holding a practice that opens
 
     practices["fixed_size"] = False
     if geography is None:
         practices, plants, used = _special_units(rng, geo, practices, releases, months,
-                                                 first_month, last_month, jump)
+                                                 first_month, last_month, jump, opens_at)
     if plant:
         plants += _effect_plants(rng, practices, catalogue, months, used)
 
@@ -120,9 +121,7 @@ def build_world(rng: np.random.Generator, catalogue: dict[str, Indicator],
         if k:
             level = level * np.exp(rng.normal(0, LIST_DRIFT_SD, len(level)))
         for code, size in level.items():
-            if release > last_month[code] or (
-                release + pd.DateOffset(months=2) < first_month[code]
-            ):
+            if release > last_month[code] or release < opens_at.get(code, releases[0]):
                 continue
             value = size * (1 + LIST_SIZE_JUMP if code in jump and release >= jump[code] else 1)
             rows.append((code, release, int(base[code] if code in fixed else round(value))))
@@ -137,7 +136,8 @@ def build_world(rng: np.random.Generator, catalogue: dict[str, Indicator],
                  plants=tuple(plants), active=active)
 
 
-def _special_units(rng, geo, practices, releases, months, first_month, last_month, jump):
+def _special_units(rng, geo, practices, releases, months, first_month, last_month, jump,
+                   opens_at):
     """The structural plants: tiny practice, small clusters, placeholder, closes/opens, jump."""
     plants: list[Plant] = []
     used: set[str] = set()
@@ -191,25 +191,29 @@ def _special_units(rng, geo, practices, releases, months, first_month, last_mont
     practices.loc[practices["practice_code"] == tiny, ["list_size", "fixed_size"]] = [TINY_LIST_SIZE, True]
     plants.append(Plant("tiny_practice", tiny, size=float(TINY_LIST_SIZE), practices=(tiny,)))
 
-    # closes: present until a release in the middle; opens: a new code from a later release
-    mid = releases[len(releases) // 2]
-    closes = _pick(rng, pool, used)
-    last_month[closes] = mid - pd.DateOffset(months=1)
-    plants.append(Plant("practice_closes", closes, month=_ym(mid), practices=(closes,)))
-    donor_row = practices.loc[practices["practice_code"] == closes].iloc[0].to_dict()
-    opens = geo.spare_codes[1]
-    donor_row.update(practice_code=opens, list_size=3200, fixed_size=False,
-                     practice_name="Newbridge Medical Practice (synthetic, opened)")
-    practices = pd.concat([practices, pd.DataFrame([donor_row])], ignore_index=True)
-    open_month = releases[len(releases) // 2 + 1] if len(releases) > 2 else releases[-1]
-    first_month[opens], last_month[opens] = open_month, months[-1]
-    used.add(opens)
-    plants.append(Plant("practice_opens", opens, month=_ym(open_month), practices=(opens,)))
-
-    jumper = _pick(rng, pool, used)
-    jump[jumper] = releases[max(1, len(releases) // 2 - 1)] if len(releases) > 1 else releases[0]
-    plants.append(Plant("list_size_jump", jumper, month=_ym(jump[jumper]), direction="high",
-                        size=LIST_SIZE_JUMP, practices=(jumper,)))
+    # closes: present until a release in the middle; opens: a new code from a later release;
+    # a list-size jump between two releases (each needs enough releases to be seen)
+    if len(releases) >= 3:
+        mid = releases[len(releases) // 2]
+        closes = _pick(rng, pool, used)
+        last_month[closes] = mid - pd.DateOffset(months=1)
+        plants.append(Plant("practice_closes", closes, month=_ym(mid), practices=(closes,)))
+        donor_row = practices.loc[practices["practice_code"] == closes].iloc[0].to_dict()
+        opens = geo.spare_codes[1]
+        donor_row.update(practice_code=opens, list_size=3200, fixed_size=False,
+                         practice_name="Newbridge Medical Practice (synthetic, opened)")
+        practices = pd.concat([practices, pd.DataFrame([donor_row])], ignore_index=True)
+        open_release = releases[len(releases) // 2 + 1]
+        first_month[opens], last_month[opens] = max(open_release, months[0]), months[-1]
+        opens_at[opens] = open_release
+        used.add(opens)
+        plants.append(Plant("practice_opens", opens, month=_ym(open_release),
+                            practices=(opens,)))
+    if len(releases) >= 2:
+        jumper = _pick(rng, pool, used)
+        jump[jumper] = releases[max(1, len(releases) // 2 - 1)]
+        plants.append(Plant("list_size_jump", jumper, month=_ym(jump[jumper]),
+                            direction="high", size=LIST_SIZE_JUMP, practices=(jumper,)))
     return practices, plants, used
 
 
