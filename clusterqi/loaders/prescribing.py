@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -59,6 +60,11 @@ MEASURE_COLUMNS = {"NumberOfPaidItems": "items", "PaidQuantity": "quantity", "Gr
 MONTH_COLUMNS = ("PaidDateMonth", "PaidDate")
 #: Bump when the cached table's layout or meaning changes (old cache files are then ignored).
 CACHE_VERSION = 1
+#: Cache files favour reading speed (a cached reload of 12 national months must take under 1 s):
+#: no compression, dictionary encoding only for the two code columns.
+PARQUET_OPTIONS = {"compression": "none", "use_dictionary": ["practice_code", "bnf_code"]}
+#: Resolution of the ``month`` column (the same as pandas gives for parsed dates).
+MONTH_UNIT = "us"
 #: ``PaidDate`` values above this are YYYYMMDD rather than YYYYMM.
 _YYYYMM_MAX = 999_999
 
@@ -116,24 +122,33 @@ def _check_numeric(frame: pd.DataFrame, path: Path, month_column: str) -> None:
         )
 
 
-def _months(values: pd.Series, path: Path, column: str, codes: pd.Series) -> pd.Series:
-    """YYYYMM (or YYYYMMDD) integers -> first day of the month."""
-    numbers = values.astype("int64")
-    numbers = numbers.where(numbers <= _YYYYMM_MAX, numbers // 100)
-    unique = pd.Series(numbers.unique())
-    converted = pd.to_datetime(unique.astype("str"), format="%Y%m", errors="coerce")
-    if converted.isna().any():
-        bad = unique[converted.isna()].iloc[0]
-        i = int(numbers.eq(bad).to_numpy().nonzero()[0][0])
+def _month_starts(numbers: np.ndarray, frame: pd.DataFrame, path: Path, column: str) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """Codes into, and the first days of, the distinct months of YYYYMM (or YYYYMMDD) integers."""
+    numbers = np.where(numbers > _YYYYMM_MAX, numbers // 100, numbers)
+    codes, uniques = pd.factorize(numbers)
+    starts = pd.to_datetime(pd.Series(uniques).astype("str"), format="%Y%m", errors="coerce")
+    if starts.isna().any():
+        bad = uniques[starts.isna().to_numpy()][0]
+        i = int((numbers == bad).nonzero()[0][0])
         raise DataError(
-            f"{Path(path).name}, row {spreadsheet_row(i)} (GPPractice {codes.iloc[i]}), column {column}: "
-            f"value {values.iloc[i]} is not a month; expected YYYYMM such as 202410"
+            f"{Path(path).name}, row {spreadsheet_row(i)} (GPPractice {frame['GPPractice'].iloc[i]}), column {column}: "
+            f"value {frame[column].iloc[i]} is not a month; expected YYYYMM such as 202410"
         )
-    return numbers.map(dict(zip(unique, converted)))
+    return codes, pd.DatetimeIndex(starts).as_unit(MONTH_UNIT)
+
+
+def _codes_and_names(values, keep: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of the kept rows and their distinct names as trimmed strings."""
+    codes, uniques = pd.factorize(values[keep])
+    return codes, pd.Index(uniques).astype("str").str.strip()
 
 
 def read_prescribing_file(path: Path) -> pd.DataFrame:
-    """Read and aggregate one monthly PITC file (no cache). See :func:`load_prescribing`."""
+    """Read and aggregate one monthly PITC file (no cache). See :func:`load_prescribing`.
+
+    The sums use one integer key per practice x month x BNF code and ``numpy.bincount``, which is
+    several times faster than a pandas group-by over strings.
+    """
     path = Path(path)
     if path.stat().st_size == 0:
         raise DataError(f"{path.name}: the file is empty; expected a PHS prescribing CSV with a header line")
@@ -147,52 +162,100 @@ def read_prescribing_file(path: Path) -> pd.DataFrame:
         raise DataError(f"{path.name}: not a readable CSV file ({exc}); expected PHS prescribing data") from None
     if frame.empty:
         raise DataError(f"{path.name}: the file has a header but no data rows; expected at least one row of data")
-    codes = frame["GPPractice"].astype("str").str.strip()
-    frame["GPPractice"] = codes
     _check_numeric(frame, path, month_column)
-    frame = frame[~codes.isin(NON_PRACTICE_CODES)]
-    months = _months(frame[month_column], path, month_column, frame["GPPractice"])
-    frame = pd.DataFrame({
-        "practice_code": frame["GPPractice"].astype("category"),
-        "month": months,
-        "bnf_code": frame["BNFItemCode"].astype("str").str.strip().astype("category"),
-        **{name: frame[raw] for raw, name in MEASURE_COLUMNS.items()},
+    raw_codes = frame["GPPractice"]
+    if pd.api.types.is_integer_dtype(raw_codes):
+        practice_values = raw_codes.to_numpy()
+        keep = ~np.isin(practice_values, [int(code) for code in NON_PRACTICE_CODES])
+    else:
+        practice_values = raw_codes.astype("str").str.strip().to_numpy()
+        keep = ~np.isin(practice_values, NON_PRACTICE_CODES)
+    month_codes, months = _month_starts(frame[month_column].to_numpy().astype("int64"), frame, path, month_column)
+    practice_codes, practices = _codes_and_names(practice_values, keep)
+    bnf_codes, bnf_names = _codes_and_names(frame["BNFItemCode"].array, keep)
+    month_codes = month_codes[keep]
+    key = (practice_codes.astype("int64") * len(bnf_names) + bnf_codes) * len(months) + month_codes
+    groups, group_keys = pd.factorize(key)
+    sums = {
+        name: np.bincount(groups, weights=frame[raw].to_numpy(dtype="float64")[keep], minlength=len(group_keys))
+        for raw, name in MEASURE_COLUMNS.items()
+    }
+    month_index = group_keys % len(months)
+    rest = group_keys // len(months)
+    table = pd.DataFrame({
+        "practice_code": pd.Categorical.from_codes(rest // len(bnf_names), categories=practices),
+        "month": months[month_index],
+        "bnf_code": pd.Categorical.from_codes(rest % len(bnf_names), categories=bnf_names),
+        "items": np.rint(sums["items"]).astype("int64"),
+        "quantity": sums["quantity"],
+        "cost": sums["cost"],
     })
-    table = (
-        frame.groupby(["practice_code", "month", "bnf_code"], observed=True, sort=True)[["items", "quantity", "cost"]]
-        .sum()
-        .reset_index()
-    )
-    table["items"] = table["items"].astype("int64")
-    table["quantity"] = table["quantity"].astype("float64")
-    table["cost"] = table["cost"].astype("float64")
-    for name in ("practice_code", "bnf_code"):
-        table[name] = table[name].cat.remove_unused_categories()
+    if practices.has_duplicates or bnf_names.has_duplicates:  # codes that differ only by spaces
+        table = (table.astype({"practice_code": "str", "bnf_code": "str"})
+                 .groupby(["practice_code", "month", "bnf_code"], as_index=False, sort=False).sum()
+                 .astype({"practice_code": "category", "bnf_code": "category"}))
     return table[PRESCRIBING_COLUMNS]
 
 
-def _cached(path: Path) -> tuple[Path, str]:
-    digest = file_sha256(path)
-    return cache_dir("prescribing") / f"{digest}-v{CACHE_VERSION}.parquet", digest
+def _cache_path(path: Path) -> Path:
+    return cache_dir("prescribing") / f"{file_sha256(path)}-v{CACHE_VERSION}.parquet"
 
 
-def _read_or_build(path: Path) -> pa.Table:
-    target, _ = _cached(path)
-    if target.is_file():
-        return pq.read_table(target)
-    table = pa.Table.from_pandas(read_prescribing_file(path), preserve_index=False)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, target)
-    return table
+def _ensure_cached(path: Path) -> Path:
+    """The Parquet cache file of one PITC file, built first if missing (atomic write)."""
+    target = _cache_path(path)
+    if not target.is_file():
+        table = pa.Table.from_pandas(read_prescribing_file(path), preserve_index=False)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        pq.write_table(table, tmp, **PARQUET_OPTIONS)
+        os.replace(tmp, target)
+    return target
+
+
+def _assemble(parquet_files: list[Path]) -> pd.DataFrame:
+    """Concatenate cached months into preallocated arrays (peak memory: the result + one month)."""
+    total = sum(pq.read_metadata(p).num_rows for p in parquet_files)
+    month = np.empty(total, dtype=f"datetime64[{MONTH_UNIT}]")
+    values = {name: np.empty(total, dtype="int64" if name == "items" else "float64") for name in MEASURE_COLUMNS.values()}
+    local = {name: np.empty(total, dtype="int32") for name in ("practice_code", "bnf_code")}
+    names: dict[str, list[pd.Index]] = {"practice_code": [], "bnf_code": []}
+    spans = []
+    offset = 0
+    for path in parquet_files:
+        table = pq.read_table(path)
+        end = offset + table.num_rows
+        for name in local:
+            column = table.column(name).combine_chunks()
+            if not pa.types.is_dictionary(column.type):
+                column = column.dictionary_encode()
+            local[name][offset:end] = column.indices.to_numpy(zero_copy_only=False)
+            names[name].append(pd.Index(column.dictionary.to_numpy(zero_copy_only=False), dtype="str"))
+        month[offset:end] = table.column("month").to_numpy().astype(month.dtype)
+        for name, array in values.items():
+            array[offset:end] = table.column(name).to_numpy()
+        spans.append((offset, end))
+        offset = end
+        del table
+    columns = {}
+    for name, codes in local.items():
+        categories = pd.Index([], dtype="str")
+        for dictionary in names[name]:
+            categories = categories.union(dictionary)
+        for (start, end), dictionary in zip(spans, names[name]):
+            mapping = categories.get_indexer(dictionary).astype("int32")
+            codes[start:end] = mapping[codes[start:end]]
+        columns[name] = pd.Categorical.from_codes(codes, categories=categories)
+    frame = pd.DataFrame({"practice_code": columns["practice_code"], "month": month,
+                          "bnf_code": columns["bnf_code"], **values}, copy=False)
+    return frame[PRESCRIBING_COLUMNS]
 
 
 def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
     """Load PHS monthly prescribing files into ``practice_code, month, bnf_code, items, quantity, cost``.
 
     ``paths``: a list of ``pitcYYYYMM.csv`` files, one such file, or a folder (searched recursively
-    for ``pitcYYYYMM.csv``). Files are read one at a time (peak memory is about one month), and
-    each file's aggregate is cached as Parquet keyed by the SHA-256 of its content.
+    for ``pitcYYYYMM.csv``). Files are read one at a time (peak memory is about the result plus one
+    month), and each file's aggregate is cached as Parquet keyed by the SHA-256 of its content.
 
     Constraints: columns ``GPPractice, BNFItemCode, NumberOfPaidItems, PaidQuantity,
     GrossIngredientCost`` and ``PaidDateMonth`` (or ``PaidDate``); numbers parseable;
@@ -211,13 +274,4 @@ def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
         files = prescribing_files(paths) if paths.is_dir() else [paths]
     else:
         files = [Path(p) for p in paths]
-    tables = [_read_or_build(path) for path in files]
-    if not tables:
-        frame = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in (
-            ("practice_code", "category"), ("month", "datetime64[ns]"), ("bnf_code", "category"),
-            ("items", "int64"), ("quantity", "float64"), ("cost", "float64"))})
-        return frame
-    combined = pa.concat_tables(tables, promote_options="permissive")
-    del tables
-    frame = combined.to_pandas(self_destruct=True, split_blocks=True)
-    return frame[PRESCRIBING_COLUMNS]
+    return _assemble([_ensure_cached(path) for path in files])
