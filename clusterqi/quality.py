@@ -1,0 +1,466 @@
+"""Data-quality flags: what an analyst should know before comparing a practice's figures.
+
+Clusters distrust data quality and clinical coding. :func:`assess_quality` looks at the dataset
+and the indicator table and returns one tidy row per practice x indicator (x month where it
+applies) for each of these checks, with a plain-English reason:
+
+- ``missing_month``: no prescribing at all for a month in which the practice was open and
+  usually prescribes (a file or submission problem, not a quiet month);
+- ``zero_month``: no items for an indicator in a month where the practice usually prescribes
+  at least :data:`ZERO_MONTH_MIN_TYPICAL`;
+- ``list_size_jump``: list size changing by more than :data:`LIST_SIZE_JUMP` between
+  consecutive quarterly releases (per-patient rates around it may reflect registration
+  changes, e.g. a merger);
+- ``small_denominator``: a list size below :data:`MIN_LIST_SIZE` (rates), or fewer than
+  :data:`MIN_PROPORTION_DENOMINATOR` denominator items over the period (proportions);
+- ``implausible_value``: a negative or infinite value, a proportion above 100%, or a value
+  more than :data:`IMPLAUSIBLE_RATIO` times the median practice's;
+- ``coding_change``: a sudden shift in which of the indicator's codes the practice's items
+  fall under (total variation distance of at least :data:`CODING_SHIFT_MIN` between the code
+  shares of the :data:`CODING_WINDOW` months before and after, and a chi-square p-value
+  below :data:`CODING_P_VALUE`, so small practices' noise is not mistaken for it), the mark of a coding or
+  product switch rather than a clinical change;
+- ``practice_opens`` / ``practice_closes``: the practice first appears in, or disappears from,
+  the quarterly list-size releases within the data.
+
+A flag does not hide a value: :func:`apply_quality_flags` withholds the better/worse colouring
+of the flagged cells of a releasable table (``quality_flag`` = "data quality: see note", the
+``vs_*`` columns cleared) and returns release-safe notes, named as the releasable table names
+its units (pseudonyms in cluster audience; never a practice code), with generic wording that
+quotes no list size.
+
+Example usage::
+
+    from clusterqi.quality import assess_quality, apply_quality_flags
+
+    flags = assess_quality(dataset, indicator_table)
+    releasable, log = apply_disclosure(indicator_table, policy)
+    releasable, notes = apply_quality_flags(releasable, flags, indicator_table, policy)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clusterqi.disclosure import DisclosurePolicy, pseudonyms
+from clusterqi.errors import DataError
+
+__all__ = [
+    "FLAGS",
+    "QUALITY_NOTE",
+    "LIST_SIZE_JUMP",
+    "MIN_LIST_SIZE",
+    "MIN_PROPORTION_DENOMINATOR",
+    "IMPLAUSIBLE_RATIO",
+    "ZERO_MONTH_MIN_TYPICAL",
+    "MISSING_MONTH_MIN_ITEMS",
+    "CODING_SHIFT_MIN",
+    "CODING_P_VALUE",
+    "CODING_WINDOW",
+    "CODING_MIN_ITEMS",
+    "assess_quality",
+    "apply_quality_flags",
+]
+
+#: Relative list-size change between consecutive quarterly releases that is flagged.
+LIST_SIZE_JUMP = 0.10
+#: Practices with fewer registered patients give rates that swing widely by chance.
+MIN_LIST_SIZE = 500
+#: Fewest denominator items over the period for a proportion to be compared.
+MIN_PROPORTION_DENOMINATOR = 50
+#: A value this many times the median practice's is implausible rather than unusual.
+IMPLAUSIBLE_RATIO = 10.0
+#: A practice whose median monthly numerator is at least this "usually prescribes".
+ZERO_MONTH_MIN_TYPICAL = 10
+#: A practice whose median monthly items (everything) is at least this should never be absent.
+MISSING_MONTH_MIN_ITEMS = 20
+#: Total variation distance between code shares before and after that marks a coding change.
+CODING_SHIFT_MIN = 0.1
+#: ... and the shift must be far beyond chance (Pearson chi-square test of the 2 x codes table).
+CODING_P_VALUE = 1e-6
+#: Months compared either side of a possible coding change.
+CODING_WINDOW = 3
+#: Fewest items either side (over the window) for code shares to mean anything.
+CODING_MIN_ITEMS = 30
+#: Shown instead of the better/worse colouring of a flagged cell.
+QUALITY_NOTE = "data quality: see note"
+
+#: Flag -> release-safe note (no numbers, no practice names).
+FLAGS = {
+    "missing_month": "Prescribing data are missing for this month; the figures understate it.",
+    "zero_month": "No items for this indicator in a month where the practice usually prescribes "
+                  "them; possibly a data or coding problem.",
+    "list_size_jump": "The list size changed by more than 10% between quarterly releases; "
+                      "per-patient figures around then may reflect registration changes.",
+    "small_denominator": "The denominator is small, so the figure can swing widely by chance.",
+    "implausible_value": "The value is outside plausible bounds; check the data before acting.",
+    "coding_change": "The codes this indicator's items are recorded under changed suddenly: a "
+                     "coding or product switch rather than a clinical change.",
+    "practice_opens": "The practice opened during the period; earlier months have no data.",
+    "practice_closes": "The practice closed during the period; later months have no data.",
+}
+#: Flags that also affect the figures of the practice's cluster.
+CLUSTER_FLAGS = ("missing_month", "list_size_jump", "coding_change", "practice_opens",
+                 "practice_closes")
+FLAG_COLUMNS = ["practice_code", "indicator_id", "month", "flag", "reason"]
+VS_COLUMNS = ("vs_rest_of_cluster", "vs_rest_of_hscp", "vs_rest_of_hb", "vs_rest_of_scotland")
+
+
+def _month(period: pd.Series) -> pd.Series:
+    return pd.to_datetime(period.astype(str) + "-01", format="%Y-%m-%d", errors="coerce")
+
+
+def _fmt_month(ts) -> str:
+    return pd.Timestamp(ts).strftime("%B %Y")
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=FLAG_COLUMNS)
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def _expand(practice_flags: pd.DataFrame, indicators: list[str]) -> pd.DataFrame:
+    """A flag about the practice as a whole applies to each indicator."""
+    if practice_flags.empty:
+        return _frame([])
+    out = practice_flags.drop(columns="indicator_id").merge(
+        pd.DataFrame({"indicator_id": indicators}), how="cross")
+    return out[FLAG_COLUMNS]
+
+
+def assess_quality(dataset, indicator_table: pd.DataFrame,
+                   catalogue: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Data-quality flags: practice_code, indicator_id, month (NaT if not month-specific), flag, reason.
+
+    Looks at every practice and indicator of the indicator table, over all months the dataset
+    holds (a coding change or list-size jump just before the period still matters for trends).
+    ``catalogue`` (default :func:`clusterqi.indicators.load_catalogue`) gives each indicator's
+    codes and kind; indicators missing from it skip the checks that need them.
+
+    Example usage::
+
+        flags = assess_quality(dataset, indicator_table)
+        flags.groupby("flag").size()
+    """
+    for column in ("indicator_id", "level", "area_id", "period_type", "period", "numerator",
+                   "denominator", "value"):
+        if column not in indicator_table.columns:
+            raise DataError(f"indicator table: missing column {column}; expected the table of "
+                            "clusterqi.indicators.calculate_indicators")
+    if catalogue is None:
+        from clusterqi.indicators import load_catalogue
+        catalogue = load_catalogue()
+    rows = indicator_table[indicator_table["level"] == "practice"]
+    indicators = sorted(rows["indicator_id"].astype(str).unique())
+    codes = sorted(rows["area_id"].astype(str).unique())
+    kinds = {i: getattr(catalogue.get(i), "kind", None) for i in indicators}
+    practices = dataset.practices[dataset.practices["practice_code"].isin(codes)]
+    spans, status = _open_close(dataset, practices)
+    missing = _missing_months(dataset, spans)
+    rate_indicators = [i for i in indicators if kinds[i] in ("rate", None)]
+    parts = [
+        _expand(status, indicators),
+        _expand(missing, indicators),
+        _expand(_list_size_jumps(dataset, codes), rate_indicators),
+        _zero_months(rows, missing),
+        _small_denominators(rows, practices, kinds),
+        _implausible(rows, kinds),
+        _coding_changes(dataset, codes, catalogue, indicators),
+    ]
+    flags = pd.concat([p for p in parts if not p.empty] or [_frame([])], ignore_index=True)
+    flags["practice_code"] = flags["practice_code"].astype("str")
+    flags["indicator_id"] = flags["indicator_id"].astype("str")
+    flags["flag"] = flags["flag"].astype("str")
+    flags["reason"] = flags["reason"].astype("str")
+    flags["month"] = pd.to_datetime(flags["month"])
+    return flags.sort_values(["practice_code", "indicator_id", "month", "flag"],
+                             na_position="first", ignore_index=True)
+
+
+def _open_close(dataset, practices: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each practice's open span (first, last month) and opens/closes flags."""
+    releases = sorted(pd.to_datetime(dataset.list_sizes["date"]).unique())
+    months = sorted(pd.to_datetime(dataset.prescribing["month"]).unique())
+    first_month, last_month = (months[0], months[-1]) if months else (releases[0], releases[-1])
+    rows, spans = [], []
+    for p in practices.itertuples(index=False):
+        first, last = pd.Timestamp(p.first_release), pd.Timestamp(p.last_release)
+        start, end = first_month, last_month
+        if first > releases[0]:
+            start = first.to_period("M").to_timestamp()
+            rows.append({"practice_code": p.practice_code, "indicator_id": "", "month": pd.NaT,
+                         "flag": "practice_opens",
+                         "reason": f"The practice first appears in the list-size release of "
+                                   f"{first:%d %B %Y}; it opened then, so earlier months have "
+                                   "no data rather than low figures."})
+        if last < releases[-1]:
+            following = next(r for r in releases if r > last)
+            end = (pd.Timestamp(following) - pd.DateOffset(months=1)).to_period("M").to_timestamp()
+            rows.append({"practice_code": p.practice_code, "indicator_id": "", "month": pd.NaT,
+                         "flag": "practice_closes",
+                         "reason": f"The practice is missing from the list-size releases from "
+                                   f"{pd.Timestamp(following):%d %B %Y}: it closed or merged, "
+                                   "so later months have no data rather than low figures."})
+        spans.append({"practice_code": p.practice_code, "start": start, "end": end})
+    return pd.DataFrame(spans, columns=["practice_code", "start", "end"]), _frame(rows)
+
+
+def _missing_months(dataset, spans: pd.DataFrame) -> pd.DataFrame:
+    rx = dataset.prescribing
+    totals = rx.groupby(["practice_code", "month"], observed=True)["items"].sum()
+    months = sorted(pd.to_datetime(rx["month"]).unique())
+    typical = totals.groupby(level=0, observed=True).median()
+    present = set(totals[totals > 0].index)
+    rows = []
+    for s in spans.itertuples(index=False):
+        if typical.get(s.practice_code, 0) < MISSING_MONTH_MIN_ITEMS:
+            continue
+        for m in months:
+            if s.start <= m <= s.end and (s.practice_code, m) not in present:
+                rows.append({"practice_code": s.practice_code, "indicator_id": "", "month": m,
+                             "flag": "missing_month",
+                             "reason": f"No prescribing at all for {_fmt_month(m)} although the "
+                                       "practice was open and usually prescribes: the month is "
+                                       "missing from the data, so its figures understate it."})
+    return _frame(rows)
+
+
+def _list_size_jumps(dataset, codes: list[str]) -> pd.DataFrame:
+    sizes = dataset.list_sizes[dataset.list_sizes["practice_code"].isin(codes)]
+    sizes = sizes.sort_values(["practice_code", "date"])
+    previous = sizes.groupby("practice_code")["list_size"].shift()
+    previous_date = sizes.groupby("practice_code")["date"].shift()
+    change = sizes["list_size"] / previous - 1
+    jumps = sizes[(change.abs() > LIST_SIZE_JUMP) & (previous > 0)]
+    rows = [{
+        "practice_code": r.practice_code, "indicator_id": "",
+        "month": pd.Timestamp(r.date).to_period("M").to_timestamp(), "flag": "list_size_jump",
+        "reason": f"The list size changed by {change[i]:+.0%} (from {previous[i]:,.0f} to "
+                  f"{r.list_size:,.0f}) between the releases of {pd.Timestamp(previous_date[i]):%d %B %Y} "
+                  f"and {pd.Timestamp(r.date):%d %B %Y}, more than {LIST_SIZE_JUMP:.0%}: per-patient "
+                  "figures around then may reflect registration changes (e.g. a merger or list "
+                  "cleaning) rather than prescribing.",
+    } for i, r in zip(jumps.index, jumps.itertuples(index=False))]
+    return _frame(rows)
+
+
+def _zero_months(rows: pd.DataFrame, missing: pd.DataFrame) -> pd.DataFrame:
+    months = rows[rows["period_type"] == "month"].assign(month=lambda f: _month(f["period"]))
+    typical = months.groupby(["area_id", "indicator_id"])["numerator"].transform("median")
+    zero = months[(months["numerator"] == 0) & (typical >= ZERO_MONTH_MIN_TYPICAL)]
+    gone = set(zip(missing["practice_code"], missing["month"]))
+    out = [{
+        "practice_code": r.area_id, "indicator_id": r.indicator_id, "month": r.month,
+        "flag": "zero_month",
+        "reason": f"No items for this indicator in {_fmt_month(r.month)} although the practice "
+                  f"usually has {t:.0f} a month: possibly a data or coding problem.",
+    } for r, t in zip(zero.itertuples(index=False), typical[zero.index])
+        if (r.area_id, r.month) not in gone]
+    return _frame(out)
+
+
+def _small_denominators(rows: pd.DataFrame, practices: pd.DataFrame,
+                        kinds: Mapping[str, str | None]) -> pd.DataFrame:
+    totals = rows[rows["period_type"] == "total"]
+    size = dict(zip(practices["practice_code"], practices["list_size"]))
+    out = []
+    for r in totals.itertuples(index=False):
+        kind = kinds.get(r.indicator_id)
+        patients = size.get(r.area_id)
+        if kind in ("rate", None) and patients is not None and patients < MIN_LIST_SIZE:
+            out.append({"practice_code": r.area_id, "indicator_id": r.indicator_id,
+                        "month": pd.NaT, "flag": "small_denominator",
+                        "reason": f"The list size ({patients:,.0f}) is below {MIN_LIST_SIZE}: "
+                                  "rates this small swing widely by chance."})
+        elif kind == "proportion" and pd.notna(r.denominator) and r.denominator < MIN_PROPORTION_DENOMINATOR:
+            out.append({"practice_code": r.area_id, "indicator_id": r.indicator_id,
+                        "month": pd.NaT, "flag": "small_denominator",
+                        "reason": f"Only {r.denominator:,.0f} denominator items over the period, "
+                                  f"fewer than {MIN_PROPORTION_DENOMINATOR}: the proportion can "
+                                  "swing widely by chance."})
+    return _frame(out)
+
+
+def _implausible(rows: pd.DataFrame, kinds: Mapping[str, str | None]) -> pd.DataFrame:
+    value = pd.to_numeric(rows["value"], errors="coerce")
+    median = value.groupby([rows["indicator_id"], rows["period"]]).transform("median")
+    has_data = pd.to_numeric(rows["denominator"], errors="coerce") > 0
+    proportion = rows["indicator_id"].map(lambda i: kinds.get(i) == "proportion")
+    bad_number = has_data & (~np.isfinite(value.fillna(0)) | (value < 0))
+    over_whole = proportion & (rows["numerator"] > rows["denominator"])
+    too_high = (median > 0) & (value > IMPLAUSIBLE_RATIO * median)
+    hit = rows[bad_number | over_whole | too_high]
+    out = []
+    for r, v, med in zip(hit.itertuples(index=False), value[hit.index], median[hit.index]):
+        month = _month(pd.Series([r.period])).iloc[0] if r.period_type == "month" else pd.NaT
+        if r.numerator is not None and pd.notna(r.numerator) and r.numerator > r.denominator and kinds.get(r.indicator_id) == "proportion":
+            why = "the numerator exceeds the denominator (a proportion above 100%)"
+        elif not np.isfinite(v) or v < 0:
+            why = f"the value {v} is negative or not a number"
+        else:
+            why = f"the value is {v / med:.0f} times the median practice's"
+        out.append({"practice_code": r.area_id, "indicator_id": r.indicator_id, "month": month,
+                    "flag": "implausible_value",
+                    "reason": f"Outside plausible bounds: {why}; check the data before acting."})
+    return _frame(out)
+
+
+def _coding_changes(dataset, codes: list[str], catalogue: Mapping[str, Any],
+                    indicators: list[str]) -> pd.DataFrame:
+    rx = dataset.prescribing
+    rx = rx[rx["practice_code"].isin(codes)]
+    unique_codes = pd.Series(rx["bnf_code"].astype("str").unique())
+    out = []
+    for indicator_id in indicators:
+        ind = catalogue.get(indicator_id)
+        if ind is None:
+            continue
+        measure = ind.numerator.measure
+        sub = rx.loc[rx["bnf_code"].isin(_matching_codes(ind, unique_codes)),
+                     ["practice_code", "month", "bnf_code", measure]]
+        if sub.empty:
+            continue
+        cube = sub.pivot_table(index=["practice_code", "month"], columns="bnf_code",
+                               values=measure, aggfunc="sum", fill_value=0, observed=True)
+        months = sorted(sub["month"].unique())
+        full = pd.MultiIndex.from_product([sorted(sub["practice_code"].unique()), months],
+                                          names=["practice_code", "month"])
+        cube = cube.reindex(full, fill_value=0)
+        n_p, n_m = len(full.levels[0]), len(months)
+        if n_m < 2 * CODING_WINDOW:
+            continue
+        array = cube.to_numpy(dtype=float).reshape(n_p, n_m, -1)
+        csum = np.concatenate([np.zeros((n_p, 1, array.shape[2])), array.cumsum(axis=1)], axis=1)
+        best_stat = np.zeros(n_p)
+        best = np.zeros((3, n_p))  # tv, p-value, boundary month index
+        for k in range(CODING_WINDOW, n_m - CODING_WINDOW + 1):
+            before = csum[:, k] - csum[:, k - CODING_WINDOW]
+            after = csum[:, k + CODING_WINDOW] - csum[:, k]
+            tv, stat, p_value = _share_shift(before, after)
+            better = stat > best_stat
+            best_stat = np.where(better, stat, best_stat)
+            best = np.where(better[None, :], np.vstack([tv, p_value, np.full(n_p, k)]), best)
+        best_tv, best_p, best_k = best[0], best[1], best[2].astype(int)
+        practice_codes = full.levels[0]
+        for p in np.flatnonzero((best_tv >= CODING_SHIFT_MIN) & (best_p < CODING_P_VALUE)
+                                & (best_stat > 0)):
+            m = pd.Timestamp(months[best_k[p]])
+            out.append({"practice_code": practice_codes[p], "indicator_id": indicator_id,
+                        "month": m, "flag": "coding_change",
+                        "reason": f"From {_fmt_month(m)} this indicator's {measure} moved between "
+                                  f"its codes ({best_tv[p]:.0%} of the volume changed code "
+                                  f"against the {CODING_WINDOW} months before): a coding or "
+                                  "product switch rather than a clinical change."})
+    return _frame(out)
+
+
+def _matching_codes(indicator, codes: pd.Series) -> list[str]:
+    """The distinct BNF codes in the data that count towards the indicator's numerator."""
+    return codes[indicator.numerator.bnf_codes.matches(codes).to_numpy()].tolist()
+
+
+def _share_shift(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per practice: total variation distance of code shares, chi-square statistic and p-value
+    of the 2 x codes table (Pearson's test of homogeneity); windows with too few items give 0."""
+    from scipy.stats import chi2
+
+    nb, na = before.sum(axis=1), after.sum(axis=1)
+    both = before + after
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tv = 0.5 * np.abs(before / nb[:, None] - after / na[:, None]).sum(axis=1)
+        share = both / (nb + na)[:, None]
+        stat = np.zeros(len(nb))
+        for observed, n in ((before, nb), (after, na)):
+            expected = share * n[:, None]
+            stat = stat + np.where(expected > 0, (observed - expected) ** 2 / expected, 0.0).sum(axis=1)
+    df = np.maximum((both > 0).sum(axis=1) - 1, 1)
+    enough = (nb >= CODING_MIN_ITEMS) & (na >= CODING_MIN_ITEMS)
+    tv = np.where(enough, np.nan_to_num(tv), 0.0)
+    stat = np.where(enough, np.nan_to_num(stat), 0.0)
+    return tv, stat, chi2.sf(stat, df)
+
+
+# --- attaching flags to a releasable table ----------------------------------------------------
+
+
+def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
+                        indicator_table: pd.DataFrame, policy: DisclosurePolicy
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Withhold better/worse colouring where data quality is in doubt; return (table, notes).
+
+    A flagged practice row (a month row for a flag of that month, every row for a flag about
+    the whole practice, the total row for any flag within its period) gets ``quality_flag`` =
+    :data:`QUALITY_NOTE` and its ``vs_*`` columns cleared; the value stays. Flags that affect a
+    cluster's own figures (:data:`CLUSTER_FLAGS`) mark its cluster row too. ``notes`` (level,
+    area_id, area_name, indicator_id, month, flag, note) names units as the releasable table
+    does, with the generic wording of :data:`FLAGS` (no practice code, name or list size).
+    ``indicator_table`` and ``policy`` must be those the releasable table was made from (the
+    pseudonyms are recomputed from them).
+
+    Example usage::
+
+        table, notes = apply_quality_flags(releasable, flags, indicator_table, policy)
+    """
+    table = releasable.copy()
+    attrs = dict(releasable.attrs)
+    practice_rows = indicator_table[indicator_table["level"] == "practice"]
+    if policy.audience == "analyst":
+        label = practice_rows.drop_duplicates("area_id").set_index("area_id")["area_name"]
+        ids = {code: (code, label[code]) for code in label.index}
+    else:
+        mapping = pseudonyms(indicator_table, policy)
+        ids = {r.practice_code: (r.area_id, r.area_name) for r in mapping.itertuples(index=False)}
+    cluster_of = practice_rows.drop_duplicates("area_id").set_index("area_id")["cluster_id"]
+    cluster_names = (indicator_table[indicator_table["level"] == "cluster"]
+                     .drop_duplicates("area_id").set_index("area_id")["area_name"])
+
+    units = []
+    for f in flags.itertuples(index=False):
+        if f.practice_code in ids:
+            area_id, area_name = ids[f.practice_code]
+            units.append(("practice", area_id, area_name, f.indicator_id, f.month, f.flag, f.reason))
+        cluster = cluster_of.get(f.practice_code)
+        if f.flag in CLUSTER_FLAGS and isinstance(cluster, str) and cluster in cluster_names.index:
+            units.append(("cluster", cluster, cluster_names[cluster], f.indicator_id, f.month,
+                          f.flag, f"A member practice: {f.reason}"))
+    marks = pd.DataFrame(units, columns=["level", "area_id", "area_name", "indicator_id",
+                                         "month", "flag", "reason"])
+    marks["month"] = pd.to_datetime(marks["month"])
+
+    table["quality_flag"] = pd.Series([None] * len(table), index=table.index, dtype="str")
+    if not marks.empty:
+        keyed = table.reset_index()[["index", "level", "area_id", "indicator_id", "period_type",
+                                     "period"]]
+        hits = keyed.merge(marks[["level", "area_id", "indicator_id", "month"]],
+                           on=["level", "area_id", "indicator_id"])
+        month = _month(hits["period"])
+        total = hits["period"].str.split("..", regex=False)
+        first = _month(total.str[0])
+        last = _month(total.str[-1])
+        applies = hits["month"].isna() | (
+            (hits["period_type"] == "month") & (month == hits["month"])) | (
+            (hits["period_type"] == "total") & (hits["month"] >= first) & (hits["month"] <= last))
+        flagged = hits.loc[applies, "index"].unique()
+        table.loc[flagged, "quality_flag"] = QUALITY_NOTE
+        for column in VS_COLUMNS:
+            if column in table.columns:
+                table.loc[flagged, column] = None
+
+    released = set(zip(table["level"], table["area_id"]))
+    marks = marks[[(lvl, a) in released for lvl, a in zip(marks["level"], marks["area_id"])]]
+    if policy.audience == "analyst":
+        note = marks["reason"]
+    else:
+        note = marks["flag"].map(FLAGS)
+        note = np.where(marks["level"] == "cluster", "A member practice: " + note, note)
+    notes = marks.assign(note=note).drop(columns="reason").drop_duplicates(
+        ["level", "area_id", "indicator_id", "month", "flag"]).reset_index(drop=True)
+    for column in ("level", "area_id", "area_name", "indicator_id", "flag", "note"):
+        notes[column] = notes[column].astype("str")
+    table.attrs = attrs
+    return table, notes[["level", "area_id", "area_name", "indicator_id", "month", "flag", "note"]]
