@@ -274,6 +274,17 @@ class Indicator(_Strict):
 # --- loading --------------------------------------------------------------------------------
 
 
+class _DefinitionLoader(yaml.SafeLoader):
+    """YAML loader that leaves dates as text, so the model (not PyYAML) reports a bad date
+    with its file and field."""
+
+
+_DefinitionLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _definition_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
 
@@ -297,6 +308,8 @@ def _errors_for(path: Path, exc: ValidationError) -> list[str]:
     for err in exc.errors():
         field = _loc(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
+        if field == "(file)" and msg.split(" ", 1)[0] in Indicator.model_fields:
+            field = msg.split(" ", 1)[0]  # a check across fields names its first field
         got = ""
         if err["type"] not in {"missing", "value_error"} and "input" in err:
             value = err["input"]
@@ -308,7 +321,7 @@ def _errors_for(path: Path, exc: ValidationError) -> list[str]:
 
 def _load_one(path: Path) -> tuple[Indicator | None, list[str]]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_DefinitionLoader)  # noqa: S506
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         return None, [f"{path.name}: not valid YAML: {exc}".replace("\n", " ")]
     if not isinstance(raw, dict):

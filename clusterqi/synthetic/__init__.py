@@ -54,7 +54,7 @@ DEFAULT_MONTHS = 24
 DEFAULT_PERIOD_END = "2026-09"
 #: Background presentations per scale: ``default`` keeps each month under ~50,000 rows;
 #: ``real`` gives about 1.4 million rows a month, like a real PITC file, for benchmarks.
-SCALES = {"default": 8, "real": 3000}
+SCALES = {"default": 8, "real": 1950}
 #: Bump when the generator's output changes, so cached folders are regenerated.
 GENERATOR_VERSION = "1"
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

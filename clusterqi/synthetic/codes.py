@@ -203,7 +203,7 @@ def background_codes(n: int, rng: np.random.Generator,
             chem = (f"{1 + j % 15:02d}{1 + (j // 15) % 9:02d}{1 + (j // 135) % 9:02d}0"
                     f"Y{chr(65 + (j // 1215) % 26)}")
             code = chem + "AAAAAA"
-            name = f"Synthetic background chemical {chem}"
+            name = "Synthetic item"
         i += 1
         if outside(code):
             rows.append({"bnf_code": code, "description": f"{name} (synthetic presentation "
