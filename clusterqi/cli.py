@@ -128,6 +128,49 @@ def _run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def _add_fetch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fetch",
+        help="download the latest PHS files from the PHS open data portal",
+        description=(
+            "Download the latest GP practice details and populations releases, the last N months "
+            "of prescriber-location prescribing (pitcYYYYMM.csv) and the board and HSCP lookups "
+            "from the PHS open data portal into DATA_DIR, skipping files already there and "
+            "unchanged, and record every file in DATA_DIR/fetch.json. Then run "
+            "`clusterqi validate DATA_DIR`, or point a batch run file's `data:` at DATA_DIR. "
+            "Exit code 1 when the portal cannot give a file (the message names the dataset and "
+            "quotes the portal)."
+        ),
+    )
+    p.add_argument("--out", required=True, metavar="DATA_DIR", help="folder to download into (created if missing)")
+    p.add_argument("--months", type=int, default=12, metavar="N",
+                   help="months of prescribing to fetch, newest first (default: 12)")
+    p.add_argument("--portal", metavar="URL",
+                   help="portal address (default: $CLUSTERQI_PORTAL or https://www.opendata.nhs.scot)")
+    p.set_defaults(func=_run_fetch)
+
+
+def _run_fetch(args: argparse.Namespace) -> int:
+    from clusterqi.fetch import FetchError, fetch_latest
+
+    try:
+        result = fetch_latest(args.out, months=args.months, portal=args.portal, progress=sys.stderr.isatty())
+    except FetchError as exc:
+        print(f"clusterqi: error: {exc}", file=sys.stderr)
+        return 1
+    for verb, records in (("fetched", result.fetched), ("unchanged, skipped", result.skipped)):
+        print(f"{verb}: {len(records)} file(s)")
+        for r in records:
+            print(f"  {r.file}  ({r.dataset}{', ' + r.period if r.period else ''}; {r.size / 1e6:,.2f} MB)")
+    if result.left_in_place:
+        print(f"left in place from an earlier fetch (not in this selection): {', '.join(result.left_in_place)}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    print(f"fetch.json: {result.manifest}")
+    return 0
+
+
 # --- end of sub-commands ---------------------------------------------------------------------
 
 
