@@ -46,6 +46,7 @@ __all__ = [
     "QUALITY_FILE",
     "RUN_FILE",
     "NUMBERS_COLUMNS",
+    "CSV_SIGNIFICANT_FIGURES",
     "ClusterReport",
     "ReportError",
     "MAX_REPORT_BYTES",
@@ -72,7 +73,20 @@ NUMBERS_COLUMNS = (
 )
 """Columns of the "download the numbers" CSV (those present in the releasable table)."""
 
-_COMPARATOR_LEVELS = ("hscp", "hb", "scotland")
+CSV_SIGNIFICANT_FIGURES = 4
+"""Significant figures of values and intervals in the CSV (as in the charts; keeps it small)."""
+
+
+def _significant(values: pd.Series, figures: int) -> pd.Series:
+    """Values rounded to ``figures`` significant figures (missing stays missing)."""
+    import numpy as np
+
+    x = values.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        digits = figures - 1 - np.floor(np.log10(np.abs(x)))
+    digits = np.where(np.isfinite(digits), digits, 0).astype(int)
+    out = np.array([round(v, d) if np.isfinite(v) else v for v, d in zip(x, digits)])
+    return pd.Series(out, index=values.index, dtype="float64")
 
 
 # --- one run's tables -------------------------------------------------------------------------
@@ -259,7 +273,12 @@ class ClusterReport:
         return rows[[c for c in NUMBERS_COLUMNS if c in rows.columns]]
 
     def numbers_csv(self) -> str:
-        return self.numbers.to_csv(index=False)
+        """:attr:`numbers` as CSV, estimates rounded to :data:`CSV_SIGNIFICANT_FIGURES` figures."""
+        rows = self.numbers.copy()
+        for column in rows.columns:
+            if column not in ("numerator", "denominator") and pd.api.types.is_float_dtype(rows[column]):
+                rows[column] = _significant(rows[column], CSV_SIGNIFICANT_FIGURES)
+        return rows.to_csv(index=False)
 
 
 def _check_parameters(cluster_id, period_end, months, audience, reveal_practice, threshold) -> None:
@@ -341,7 +360,7 @@ def build_report(
         **salt,
     )
     releasable, log = apply_disclosure(table, policy)
-    releasable, notes = _attach_quality(releasable, flags, policy)
+    releasable, notes = _attach_quality(releasable, flags, table, policy, cluster_id)
     local, measure = (None, None)
     if local_measures:
         local, measure = _local_measure(local_measures, data, policy)
@@ -358,14 +377,17 @@ def build_report(
     )
 
 
-def _attach_quality(releasable: pd.DataFrame, flags: pd.DataFrame, policy) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Quality flags on the releasable table and the releasable notes (clusterqi.quality)."""
-    from clusterqi import quality
+def _attach_quality(releasable: pd.DataFrame, flags: pd.DataFrame, table: pd.DataFrame,
+                    policy, cluster_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quality flags on the releasable table, and the releasable notes about this cluster only."""
+    from clusterqi.quality import apply_quality_flags
 
-    attrs = dict(releasable.attrs)
-    table, notes = quality.attach_quality(releasable, flags, policy)
-    table.attrs.update(attrs)
-    return table, notes
+    flagged, notes = apply_quality_flags(releasable, flags, table, policy)
+    if len(notes):
+        own = flagged[flagged["cluster_id"].astype("string").eq(cluster_id).fillna(False)]
+        mine = set(own.loc[own["level"] == "practice", "area_id"].astype(str)) | {cluster_id}
+        notes = notes[notes["area_id"].astype(str).isin(mine)].reset_index(drop=True)
+    return flagged, notes
 
 
 def _local_measure(yaml_path, data, policy) -> tuple[pd.DataFrame, Any]:

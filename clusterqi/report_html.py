@@ -27,7 +27,6 @@ Example usage::
 
 from __future__ import annotations
 
-import base64
 import html
 import os
 import re
@@ -35,6 +34,7 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import nbformat
 
@@ -61,6 +61,7 @@ TEMPLATE_NAME = "clusterqi_report"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TOC_PLACEHOLDER = "<!-- clusterqi-toc -->"
 TOC_LEVELS = ("h2", "h3")
+_CSV_SAFE = ",.-_:;/()'+"  # characters left as they are in the data: URI
 
 
 class ReportError(ValueError):
@@ -68,16 +69,19 @@ class ReportError(ValueError):
 
 
 def numbers_link(csv_text: str, filename: str) -> str:
-    """An ``<a download>`` link carrying ``csv_text`` as a base64 ``data:`` URI (no request made).
+    """An ``<a download>`` link carrying ``csv_text`` as a percent-encoded ``data:`` URI.
+
+    Percent-encoding (rather than base64, +33%) keeps a CSV of numbers nearly its own size; it
+    also encodes ``"``, ``&`` and ``<``, so no text in the CSV can leave the attribute.
 
     Example usage::
 
-        >>> numbers_link("a,b\\n1,2\\n", "x.csv")[:60]
-        '<a download="x.csv" href="data:text/csv;charset=utf-8;base64'
+        >>> numbers_link("a,b\\n1,2\\n", "x.csv")
+        '<a download="x.csv" href="data:text/csv;charset=utf-8,a,b%0A1,2%0A" class="cqi-download-link">Download the numbers (CSV)</a>'
     """
-    payload = base64.b64encode(csv_text.encode("utf-8")).decode("ascii")
+    payload = quote(csv_text, safe=_CSV_SAFE)
     return (
-        f'<a download="{html.escape(filename)}" href="data:text/csv;charset=utf-8;base64,{payload}"'
+        f'<a download="{html.escape(filename)}" href="data:text/csv;charset=utf-8,{payload}"'
         f' class="cqi-download-link">Download the numbers (CSV)</a>'
     )
 

@@ -44,8 +44,8 @@ __all__ = [
     "show_about",
 ]
 
-MAX_TABLE_ROWS = 60
-"""Rows shown in one collapsible numbers table (the CSV download holds all of them)."""
+MAX_TABLE_ROWS = 30
+"""Rows shown in one collapsible numbers table (a funnel of every Scottish cluster has ~150)."""
 
 _LEVEL_WORDS = {"practice": "practices", "cluster": "clusters", "hscp": "HSCPs", "hb": "boards"}
 
@@ -97,7 +97,7 @@ def html_table(frame: pd.DataFrame, caption: str, max_rows: int = MAX_TABLE_ROWS
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if len(frame) > max_rows:
-        more = f"<p class='cqi-note'>First {max_rows} of {len(frame)} rows; the CSV download holds all.</p>"
+        more = f"<p class='cqi-note'>First {max_rows} of {len(frame)} rows shown.</p>"
     return (
         f"<details class='cqi-numbers'><summary>{_e(caption)}</summary>"
         f"<table class='cqi-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -105,13 +105,27 @@ def html_table(frame: pd.DataFrame, caption: str, max_rows: int = MAX_TABLE_ROWS
     )
 
 
-def _chart_block(chart, sentence: str, numbers: pd.DataFrame | None, caption: str) -> None:
-    """Display a chart, its one-sentence summary and the collapsible numbers behind it."""
-    display(chart)
-    parts = [f"<p class='cqi-summary'>{_e(sentence)}</p>"]
+_BUILDERS = {
+    "funnel": "funnel_chart", "spc": "spc_chart", "comparison": "comparison_chart",
+    "summary": "summary_chart", "practice": "practice_chart",
+}
+
+
+def _chart(kind: str, caption: str, *args: Any, **kwargs: Any) -> None:
+    """Display a chart of ``kind``, its one-sentence summary and the collapsible numbers behind it.
+
+    The builder, :func:`clusterqi.charts.describe` and :func:`clusterqi.charts.chart_data_table`
+    take the same arguments, so all three see the same rows.
+    """
+    from clusterqi import charts
+
+    display(getattr(charts, _BUILDERS[kind])(*args, **kwargs))
+    sentence = charts.describe(kind, *args, **kwargs)
+    numbers = charts.chart_data_table(kind, *args, **kwargs)
+    markup = f"<p class='cqi-summary'>{_e(sentence)}</p>"
     if numbers is not None and len(numbers):
-        parts.append(html_table(numbers, caption))
-    _show("".join(parts))
+        markup += html_table(numbers, caption)
+    _show(markup)
 
 
 # --- sections -----------------------------------------------------------------------------------
@@ -155,27 +169,8 @@ def _period_words(period: str) -> str:
 
 def show_at_a_glance(report) -> None:
     """The spine chart across all indicators, with its summary and numbers."""
-    from clusterqi import charts
-
-    chart = charts.summary_chart(report.table, report.catalogue, report.cluster_id, audience=report.audience)
-    sentence = charts.describe_summary(report.table, report.catalogue, report.cluster_id, audience=report.audience)
-    numbers = _cluster_totals(report)
-    _chart_block(chart, sentence, numbers, "The numbers behind the at-a-glance chart")
-
-
-def _cluster_totals(report) -> pd.DataFrame:
-    t = report.table
-    rows = t[(t["level"] == "cluster") & (t["area_id"] == report.cluster_id) & (t["period_type"] == "total")]
-    titles = {i: ind.title for i, ind in report.catalogue.items()}
-    out = pd.DataFrame({
-        "Indicator": rows["indicator_id"].map(titles),
-        "Value": rows["value"],
-        "95% lower": rows["lower_95"],
-        "95% upper": rows["upper_95"],
-        "Scotland": rows["scotland_value"],
-        "Against the rest of Scotland": rows["vs_rest_of_scotland"],
-    })
-    return out.reset_index(drop=True)
+    _chart("summary", "The numbers behind the at-a-glance chart",
+           report.table, report.catalogue, report.cluster_id, audience=report.audience)
 
 
 def _rows(report, indicator_id: str, level: str, period_type: str, own: bool = True) -> pd.DataFrame:
@@ -219,8 +214,6 @@ def _interpretation(report, indicator, total: pd.Series | None) -> str:
 def show_indicator_sections(report) -> None:
     """One section per indicator: why it matters, funnel, trend with comparator dropdown, SPC,
     the cluster's practices (when the audience may see them), interpretation and change ideas."""
-    from clusterqi import charts
-
     aud = report.audience
     for indicator_id, ind in report.catalogue.items():
         sid = section_id("indicator", indicator_id)
@@ -230,36 +223,18 @@ def show_indicator_sections(report) -> None:
             f"<p class='cqi-note'>Unit: {_e(ind.unit)}; "
             f"{_e(_direction(ind))}.</p>"
         )
-        totals = _rows(report, indicator_id, "cluster", "total")
-        own_total = totals[totals["area_id"] == report.cluster_id]
+        own_total = _rows(report, indicator_id, "cluster", "total")
+        own_total = own_total[own_total["area_id"] == report.cluster_id]
         total = own_total.iloc[0] if len(own_total) else None
-
-        _chart_block(
-            charts.funnel_chart(report.table, ind, "cluster", highlight=report.cluster_id, audience=aud),
-            charts.describe_funnel(report.table, ind, "cluster", highlight=report.cluster_id, audience=aud),
-            _numbers(_rows(report, indicator_id, "cluster", "total", own=False)),
-            "The numbers behind the funnel chart (all clusters)",
-        )
-        _chart_block(
-            charts.comparison_chart(report.table, ind, report.cluster_id, audience=aud),
-            charts.describe_comparison(report.table, ind, report.cluster_id, audience=aud),
-            _numbers(_rows(report, indicator_id, "cluster", "month")),
-            "The numbers behind the trend chart",
-        )
-        _chart_block(
-            charts.spc_chart(report.table, ind, report.cluster_id, "cluster", audience=aud),
-            charts.describe_spc(report.table, ind, report.cluster_id, "cluster", audience=aud),
-            None,
-            "",
-        )
-        practices = _rows(report, indicator_id, "practice", "total")
-        if len(practices):
-            _chart_block(
-                charts.practice_chart(report.table, ind, report.cluster_id, audience=aud),
-                charts.describe_practices(report.table, ind, report.cluster_id, audience=aud),
-                _numbers(practices),
-                "The numbers behind the practice chart",
-            )
+        _chart("funnel", "The numbers behind the funnel plot", report.table, ind, "cluster",
+               highlight=report.cluster_id, audience=aud)
+        _chart("comparison", "The numbers behind the trend chart", report.table, ind,
+               report.cluster_id, audience=aud)
+        _chart("spc", "The numbers behind the SPC chart", report.table, ind, report.cluster_id,
+               "cluster", audience=aud)
+        if len(_rows(report, indicator_id, "practice", "total")):
+            _chart("practice", "The numbers behind the practice chart", report.table, ind,
+                   report.cluster_id, audience=aud)
         else:
             _show(
                 "<p class='cqi-note'>Practice-level figures are not shown for this cluster "
@@ -283,21 +258,8 @@ def _direction(ind) -> str:
     return "lower is better" if ind.low_is_good else "higher is better"
 
 
-def _numbers(rows: pd.DataFrame) -> pd.DataFrame:
-    """The readable columns of released rows, for a numbers table."""
-    columns = {
-        "area_name": "Area", "period": "Period", "value": "Value", "lower_95": "95% lower",
-        "upper_95": "95% upper", "denominator_band": "Size band", "qualifier": "Qualifier",
-        "spc_flag": "SPC signal",
-    }
-    keep = [c for c in columns if c in rows.columns]
-    return rows[keep].rename(columns=columns).reset_index(drop=True)
-
-
 def show_local_measures(report) -> None:
     """The cluster's local QI measure as an annotated run chart, when the report has one."""
-    from clusterqi import charts
-
     if report.local is None:
         _show("<p class='cqi-note'>No local QI measure was given for this report.</p>")
         return
@@ -305,13 +267,8 @@ def show_local_measures(report) -> None:
     annotations = getattr(measure, "pdsa", None)
     ids = report.local["indicator_id"].dropna().unique()
     _show(f"<h3 id='{section_id('local', str(ids[0]) if len(ids) else 'measure')}'>{_e(measure.title)}</h3>")
-    _chart_block(
-        charts.spc_chart(report.local, measure, report.cluster_id, "cluster",
-                         annotations=annotations, audience=report.audience),
-        charts.describe_spc(report.local, measure, report.cluster_id, "cluster", audience=report.audience),
-        _numbers(report.local[report.local["level"] == "cluster"]),
-        "The numbers behind the local measure's chart",
-    )
+    _chart("spc", "The numbers behind the local measure's chart", report.local, measure,
+           report.cluster_id, "cluster", annotations=annotations, audience=report.audience)
 
 
 def show_quality_notes(report) -> None:
@@ -329,10 +286,17 @@ def show_quality_notes(report) -> None:
 
 
 def _note_texts(notes: pd.DataFrame) -> list[str]:
-    text_column = next((c for c in ("note", "reason", "message") if c in notes.columns), None)
-    if text_column is None:
-        return [", ".join(f"{k}: {v}" for k, v in row.items()) for row in notes.to_dict("records")]
-    return [str(v) for v in notes[text_column]]
+    """"Member practice B, Hypnotics ..., Oct 2025: <note>" for each release-safe note."""
+    texts = []
+    for row in notes.to_dict("records"):
+        where = [str(row.get("area_name") or "")]
+        if isinstance(row.get("indicator_id"), str) and row["indicator_id"]:
+            where.append(row["indicator_id"].replace("_", " "))
+        month = row.get("month")
+        if month is not None and not pd.isna(month):
+            where.append(pd.Timestamp(month).strftime("%b %Y"))
+        texts.append(f"{', '.join(w for w in where if w)}: {row.get('note', '')}")
+    return texts
 
 
 def show_how_to_read(report) -> None:
