@@ -159,6 +159,9 @@ def _run_fetch(args: argparse.Namespace) -> int:
     except FetchError as exc:
         print(f"clusterqi: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the data folder cannot be written (permissions, a full disk)
+        print(f"clusterqi: error: cannot write to {args.out}: {exc}", file=sys.stderr)
+        return 1
     for verb, records in (("fetched", result.fetched), ("unchanged, skipped", result.skipped)):
         print(f"{verb}: {len(records)} file(s)")
         for r in records:

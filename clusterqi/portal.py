@@ -168,7 +168,8 @@ class PortalClient:
     """GET-only CKAN client with retries, backoff, timeouts and an identifying User-Agent.
 
     ``sleep`` and ``jitter`` are injectable so tests neither wait nor draw random numbers;
-    ``progress`` turns the per-file tqdm bars (bytes, with sizes) on or off.
+    ``progress`` turns the per-file tqdm bars (bytes, with sizes) on or off; ``waits`` records
+    every pause taken between tries, in seconds.
 
     Example usage::
 
@@ -204,7 +205,8 @@ class PortalClient:
                 return attempt()
             except _Retryable as failure:
                 if number == self.tries:
-                    raise FetchError(f"{what}: {failure} (gave up after {self.tries} tries)") from None
+                    tries = f"{self.tries} {'try' if self.tries == 1 else 'tries'}"
+                    raise FetchError(f"{what}: {failure} (gave up after {tries})") from None
                 if failure.wait is not None:
                     if failure.wait > MAX_RETRY_AFTER:
                         raise FetchError(
@@ -253,7 +255,8 @@ class PortalClient:
             try:
                 answer = json.loads(body.decode("utf-8"))
             except ValueError:
-                raise FetchError(f"{what}: the answer is not JSON: {_quote(body[:QUOTE_LIMIT].decode('utf-8', 'replace'))}; "
+                said = _quote(body[:QUOTE_LIMIT].decode("utf-8", "replace"))
+                raise FetchError(f"{what}: the answer is not JSON: {said}; "
                                  "expected CKAN's {\"success\": ..., \"result\": ...}") from None
             if not isinstance(answer, dict) or answer.get("success") is not True:
                 raise FetchError(f"{what}: the portal answered success: false: {_portal_message(body)}")
@@ -334,13 +337,16 @@ class PortalClient:
             with open(part, "ab" if offset else "wb") as out, tqdm(
                     total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
                     desc=label, disable=not self.progress, leave=True) as bar:
-                try:
-                    while chunk := response.read(CHUNK_SIZE):
-                        out.write(chunk)
-                        received += len(chunk)
-                        bar.update(len(chunk))
-                except (TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException, OSError) as error:
-                    raise _Retryable(f"download cut off after {offset + received:,} bytes: {error}") from None
+                while True:
+                    try:
+                        chunk = response.read(CHUNK_SIZE)
+                    except (TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException) as error:
+                        raise _Retryable(f"download cut off after {offset + received:,} bytes: {error}") from None
+                    if not chunk:
+                        break
+                    out.write(chunk)  # a full disk is not retried: the OSError names the file
+                    received += len(chunk)
+                    bar.update(len(chunk))
         if length is not None and received < length:
             raise _Retryable(f"download cut off after {offset + received:,} of {offset + length:,} bytes "
                              "(the connection closed early)")

@@ -156,6 +156,7 @@ def start_portal() -> tuple[FakePortal, ThreadingHTTPServer, threading.Thread]:
     server.daemon_threads = True
     server.portal = portal  # type: ignore[attr-defined]
     portal.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-phs-portal", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="fake-phs-portal", daemon=True)
     thread.start()
     return portal, server, thread
