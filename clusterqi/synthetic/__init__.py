@@ -27,6 +27,7 @@ Example usage::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -167,12 +168,21 @@ def _practice_details(world) -> pd.DataFrame:
     })
 
 
+def _source_hash() -> str:
+    """Hash of the generator's own source, so any change to it regenerates cached folders."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def ensure_synthetic(seed: int = DEFAULT_SEED, months: int = DEFAULT_MONTHS,
                      period_end: str = DEFAULT_PERIOD_END) -> Path:
     """The cached synthetic folder for these arguments, generated once.
 
     Kept in ``clusterqi.paths.cache_dir("synthetic", <key>)``; the key holds the arguments, the
-    generator version and the catalogue's hash, so a change to either regenerates it. Written
+    generator version, a hash of the generator's source and the catalogue's hash, so a change
+    to any of them regenerates it. Written
     to a temporary folder and renamed, so a crash never leaves a half-written folder.
 
     Example usage::
@@ -183,7 +193,8 @@ def ensure_synthetic(seed: int = DEFAULT_SEED, months: int = DEFAULT_MONTHS,
     from clusterqi.paths import cache_dir
 
     _months(period_end, months)
-    key = f"seed{seed}-m{months}-{period_end}-v{GENERATOR_VERSION}-{catalogue_hash()[:12]}"
+    key = (f"seed{seed}-m{months}-{period_end}-v{GENERATOR_VERSION}-"
+           f"{_source_hash()[:8]}-{catalogue_hash()[:8]}")
     parent = cache_dir("synthetic")
     target = parent / key
     if (target / "ground_truth.csv").is_file():
