@@ -95,3 +95,16 @@ def test_no_files_give_an_empty_table_with_the_canonical_columns(tmp_path):
     table = load_prescribing(tmp_path)
     assert list(table.columns) == ["practice_code", "month", "bnf_code", "items", "quantity", "cost"]
     assert table.empty
+
+
+def test_reloading_the_same_months_reads_one_combined_cache_file(tmp_path, monkeypatch):
+    files = [s.write_pitc(tmp_path, "202410", ROWS), s.write_pitc(tmp_path, "202411", ROWS[:3])]
+    first = load_prescribing(files)
+    assert len(list(cache_dir("prescribing").glob("set-*.arrow"))) == 1
+
+    def fail(_parquet_files):
+        raise AssertionError("the months were assembled again")
+
+    monkeypatch.setattr(module, "_assemble", fail)
+    pd.testing.assert_frame_equal(first, load_prescribing(files))
+    assert first["items"].sum() == 10 + 6
