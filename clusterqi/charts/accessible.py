@@ -71,11 +71,10 @@ def _funnel_table(table, indicator, level, period=None, highlight=None, audience
     singular = inputs.LEVEL_NAMES[level][0]
     return pd.DataFrame({
         singular.capitalize(): data["unit"],
-        "Size": data["size_text"],
+        "Size": data["size_text"].fillna(data["size"].map(inputs.format_value)),
         f"Value ({ind.unit})": data["value"],
         "95% interval": data["interval"],
         "Against the 99.8% limits": data["category"],
-        "Interpretation": data["note"],
     })
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "SHOW_UNADJUSTED",
     "UNIT_HIGHLIGHT",
     "LIMIT_COLUMNS",
+    "LINE_KEYS",
     "FUNNEL_POINTS",
     "funnel_chart",
     "funnel_data",
@@ -47,36 +48,58 @@ __all__ = [
 
 SHOW_UNADJUSTED = "show_unadjusted"
 UNIT_HIGHLIGHT = "unit_highlight"
-FUNNEL_POINTS = 60  # points along each limit line: smooth enough, small enough to embed
+FUNNEL_POINTS = 50  # points along each limit line: smooth enough, small enough to embed
 LIMIT_COLUMNS = [
     "lower_95", "upper_95", "lower_998", "upper_998",
     "lower_95_unadjusted", "upper_95_unadjusted", "lower_998_unadjusted", "upper_998_unadjusted",
 ]
+# short keys for the embedded limit lines (8 columns x 50 points in every funnel chart):
+# l/u = lower/upper, 95/998 = the limit, a trailing "u" = without the over-dispersion adjustment
+LINE_KEYS = {c: c[0] + c.split("_")[1] + ("u" if c.endswith("unadjusted") else "")
+             for c in LIMIT_COLUMNS}
 FUNNEL_FLAG = "funnel_998"
 HIGHLIGHT_SIZE = 220
 POINT_SIZE = 70
 DIMMED_OPACITY = 0.25
 UNADJUSTED_OPACITY = 0.45
+NOTES_FOR_ALL_UP_TO = 20  # more units than this: only the highlighted one carries its note
 LINE_START_SHARE = 0.5  # limit lines start at half the smallest unit's size
 POINTS_VIEW = "funnel_units"
 
 
-def _lines(table: pd.DataFrame, indicator_id: str, kind: str, level: str, period: str,
-           lines: pd.DataFrame | None) -> pd.DataFrame:
+def _sized_rows(table: pd.DataFrame, indicator_id: str, multiplier: float, level: str,
+                period: str) -> pd.DataFrame:
+    """The level's total rows as ``funnel_lines`` reads them from a releasable table.
+
+    Disclosure removes pseudonymised practices' exact denominators and the table's
+    ``kinds``/``multipliers`` attrs; the lines only need the span of sizes, so the banded
+    ``plot_size`` stands in for a missing denominator, and the multiplier comes from the
+    indicator definition. The limits themselves are still computed by the calculation module.
+    """
+    rows = inputs.select_rows(table, indicator_id, level, "total", period)
+    if "plot_size" in rows:
+        rows["denominator"] = inputs.size_column(rows)
+    rows.attrs = {**table.attrs, "multipliers": {indicator_id: float(multiplier)}}
+    return rows
+
+
+def _lines(table: pd.DataFrame, indicator_id: str, kind: str, multiplier: float, level: str,
+           period: str, lines: pd.DataFrame | None) -> pd.DataFrame:
     if lines is None:
         try:
             from clusterqi.indicators import funnel_lines
         except ImportError:  # exported from the package once the calculation module lands
             from clusterqi.indicators.comparisons import funnel_lines
 
-        lines = funnel_lines(table, indicator_id, level, period=period, points=FUNNEL_POINTS,
+        lines = funnel_lines(_sized_rows(table, indicator_id, multiplier, level, period),
+                             indicator_id, level, period=period, points=FUNNEL_POINTS,
                              kind=kind)
     missing = [c for c in ["size", "baseline", *LIMIT_COLUMNS] if c not in lines.columns]
     if missing:
         raise KeyError(f"funnel lines lack the columns {', '.join(missing)}; expected the "
                        "output of clusterqi.indicators.funnel_lines")
-    out = lines[["size", *LIMIT_COLUMNS]].astype(float)
-    return out.apply(inputs.compact)
+    out = lines[["size", *LIMIT_COLUMNS]].astype(float).apply(inputs.compact)
+    return out.rename(columns=LINE_KEYS)
 
 
 def funnel_data(
@@ -91,7 +114,8 @@ def funnel_data(
 
     Columns: unit (area name, pseudonymised in the releasable table), size (``plot_size`` or
     denominator), size_text (the band where sizes are banded), value, interval, category,
-    note (the table's interpretation) and selected (the highlighted unit). ``cluster_id``
+    note (the table's interpretation; only the highlighted unit's when there are more than
+    :data:`NOTES_FOR_ALL_UP_TO` units) and selected (the highlighted unit). ``cluster_id``
     keeps only that cluster's units (useful for practice-level funnels). ``attrs`` hold the
     period and the Scotland value (``baseline``).
     """
@@ -112,22 +136,25 @@ def _funnel_frame(
     if rows.empty:
         raise ValueError(f"no {level} rows for indicator {ind.id!r} in period {period!r}")
     size = inputs.size_column(rows)
-    if "denominator_band" in rows:
-        band = rows["denominator_band"].astype(object)
-        size_text = band.where(band.notna(), size.map(inputs.format_value))
-    else:
-        size_text = size.map(inputs.format_value)
+    # sizes shown as text only where banded (the chart formats exact sizes itself)
+    size_text = (rows["denominator_band"].astype("str") if "denominator_band" in rows
+                 else pd.Series(pd.NA, index=rows.index, dtype="str"))
+    selected = (rows["area_id"] == highlight) if highlight is not None else pd.Series(
+        False, index=rows.index)
+    note = (rows["interpretation"].astype("str") if "interpretation" in rows
+            else pd.Series(pd.NA, index=rows.index, dtype="str"))
+    if len(rows) > NOTES_FOR_ALL_UP_TO:  # keep the data small: explain the highlighted unit
+        note = note.where(selected)
     data = pd.DataFrame({
         "unit": rows["area_name"].astype(str),
         "size": inputs.compact(size),
-        "size_text": size_text.astype(str),
+        "size_text": size_text,
         "value": inputs.compact(rows["value"]),
         "interval": [inputs.format_interval(lo, hi)
                      for lo, hi in zip(rows["lower_95"], rows["upper_95"])],
         "category": inputs.funnel_category(rows, FUNNEL_FLAG, ind.low_is_good),
-        "note": rows["interpretation"].fillna("").astype(str)
-        if "interpretation" in rows else "",
-        "selected": (rows["area_id"] == highlight) if highlight is not None else False,
+        "note": note,
+        "selected": selected,
     })
     data.attrs["period"] = rows["period"].iloc[0]
     data.attrs["baseline"] = (pd.to_numeric(rows["scotland_value"], errors="coerce").dropna()
@@ -163,7 +190,7 @@ def funnel_chart(
     data = funnel_data(table, ind, level, period, highlight, cluster_id)
     period = data.attrs["period"]
     baseline = data.attrs["baseline"]
-    limits = _lines(table, ind.id, ind.kind, level, period, lines)
+    limits = _lines(table, ind.id, ind.kind, ind.multiplier, level, period, lines)
     data = data[data["value"].notna() & data["size"].notna()].reset_index(drop=True)
     singular, plural = inputs.LEVEL_NAMES[level]
     # draw the limits over the units' own size range: near zero size they run off the chart
@@ -180,9 +207,9 @@ def funnel_chart(
     )
     limit_layer = (
         alt.Chart(limits)
-        .transform_fold(LIMIT_COLUMNS, as_=["limit", "limit_value"])
+        .transform_fold(list(LINE_KEYS.values()), as_=["limit", "limit_value"])
         .transform_calculate(
-            adjusted="indexof(datum.limit, 'unadjusted') < 0",
+            adjusted="slice(datum.limit, -1) != 'u'",
             level="indexof(datum.limit, '998') >= 0 ? '99.8% limits' : '95% limits'",
         )
         .transform_filter(f"datum.adjusted || {SHOW_UNADJUSTED}")
@@ -209,12 +236,14 @@ def funnel_chart(
         alt.Tooltip("unit:N", title=singular.capitalize()),
         alt.Tooltip("value:Q", title=f"Value ({ind.unit})", format=",.3~g"),
         alt.Tooltip("interval:N", title="95% interval"),
-        alt.Tooltip("size_text:N", title="Size"),
+        alt.Tooltip("size_label:N", title="Size"),
         alt.Tooltip("category:N", title="Against the 99.8% limits"),
         alt.Tooltip("note:N", title="Interpretation"),
     ]
     points = (
         alt.Chart(data)
+        .transform_calculate(size_label="isValid(datum.size_text) ? datum.size_text : "
+                                        "format(datum.size, ',.0f')")
         .mark_point(filled=True, stroke=MARKER_OUTLINE, strokeWidth=1)
         .encode(
             x=x,
@@ -288,6 +317,7 @@ def describe_funnel(
     else:
         head = (f"{row['unit']}: {inputs.format_value(row['value'])} {ind.unit} "
                 f"(95% interval {row['interval']})")
-        if row["note"]:
-            head += f", {row['note'].rstrip('.')}"
+        if pd.notna(row["note"]) and row["note"]:
+            note = str(row["note"]).rstrip(".")
+            head += f", {note[:1].lower()}{note[1:]}"
     return f"{head}; {counts}."

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from clusterqi.charts import chart_data_table, describe_funnel, funnel_chart
-from clusterqi.charts.funnel import LIMIT_COLUMNS
+from clusterqi.charts.funnel import LINE_KEYS
 from tests.charts.spec import datasets, embedded_columns, embedded_strings, params, titles
 from tests.charts.tables import CLUSTER, INDICATORS, PRACTICES, make_table
 
@@ -48,7 +48,7 @@ def test_unadjusted_limits_are_filtered_by_the_checkbox(chart):
     assert any("show_unadjusted" in str(f) for f in filters)
     fold = [t["fold"] for layer in spec["layer"] for t in layer.get("transform", [])
             if "fold" in t]
-    assert fold == [LIMIT_COLUMNS]
+    assert fold == [list(LINE_KEYS.values())]
 
 
 def test_funnel_has_the_unit_highlight_click_selection_on_the_points(chart):
@@ -62,7 +62,7 @@ def test_funnel_has_the_unit_highlight_click_selection_on_the_points(chart):
 def test_funnel_embeds_only_the_drawn_columns(chart):
     assert embedded_columns(chart) == {
         "unit", "size", "size_text", "value", "interval", "category", "note", "selected",
-        *LIMIT_COLUMNS, "size"}
+        *LINE_KEYS.values(), "size"}
 
 
 def test_funnel_embeds_no_ids_codes_or_exact_numerators(chart):
@@ -120,15 +120,16 @@ def test_practice_level_funnel_in_cluster_audience_shows_only_pseudonyms_and_ban
 
 def test_funnel_draws_the_limits_the_calculation_module_computes(table):
     chart = funnel_chart(table, ABX, "cluster", highlight=CLUSTER)  # lines from funnel_lines
-    lines = next(r for r in datasets(chart).values() if "lower_998" in r[0])
+    lines = next(r for r in datasets(chart).values() if r and "l998" in r[0])
     for row in lines:
-        assert row["lower_998"] <= row["lower_95"] <= 1.0 <= row["upper_95"] <= row["upper_998"]
+        assert row["l998"] <= row["l95"] <= 1.0 <= row["u95"] <= row["u998"]
+        assert row["l998"] <= row["l998u"] <= row["u998u"] <= row["u998"]  # phi > 1 widens
     sizes = [r["size"] for r in lines]
-    assert sizes == sorted(sizes) and len(lines) <= 60
+    assert sizes == sorted(sizes) and len(lines) <= 50
 
 
 def test_funnel_data_table_has_one_row_per_unit(table):
     frame = chart_data_table("funnel", table, ABX, "cluster", highlight=CLUSTER)
     assert list(frame.columns) == ["Cluster", "Size", "Value (items per 1,000 patients per day)",
-                                   "95% interval", "Against the 99.8% limits", "Interpretation"]
+                                   "95% interval", "Against the 99.8% limits"]
     assert len(frame) == 12
