@@ -1,0 +1,110 @@
+"""Each data problem planted in synthetic Scotland is flagged with the right reason; flags attach
+to a releasable table without naming a practice."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from clusterqi.disclosure import DisclosurePolicy, apply_disclosure
+from clusterqi.quality import FLAGS, QUALITY_NOTE, apply_quality_flags, assess_quality
+
+
+@pytest.fixture(scope="module")
+def truth(synthetic_dir):
+    return pd.read_csv(synthetic_dir / "ground_truth.csv", dtype=str)
+
+
+@pytest.fixture(scope="module")
+def flags(synthetic_dataset, synthetic_indicators):
+    return assess_quality(synthetic_dataset, synthetic_indicators)
+
+
+def _planted(truth, kind):
+    rows = truth[truth["kind"] == kind]
+    assert len(rows) > 0, f"synthetic Scotland plants no {kind}"
+    return rows
+
+
+def test_flags_are_tidy(flags):
+    assert list(flags.columns) == ["practice_code", "indicator_id", "month", "flag", "reason"]
+    assert pd.api.types.is_datetime64_any_dtype(flags["month"])
+    assert set(flags["flag"]) <= set(FLAGS)
+    assert flags["reason"].str.len().gt(40).all()
+
+
+def test_planted_missing_months_are_flagged_for_each_month(truth, flags):
+    for row in _planted(truth, "missing_months").itertuples():
+        hit = flags[(flags["practice_code"] == row.unit_id) & (flags["flag"] == "missing_month")
+                    & (flags["month"] == pd.Timestamp(row.month + "-01"))]
+        assert len(hit) > 0, row
+        assert "No prescribing at all" in hit["reason"].iloc[0]
+
+
+def test_planted_coding_change_is_flagged_at_its_month_for_its_indicator(truth, flags):
+    for row in _planted(truth, "coding_change").itertuples():
+        hit = flags[(flags["practice_code"] == row.unit_id) & (flags["flag"] == "coding_change")]
+        assert hit["indicator_id"].tolist() == [row.indicator_id]
+        assert hit["month"].iloc[0] == pd.Timestamp(row.month + "-01")
+        assert "coding or product switch rather than a clinical change" in hit["reason"].iloc[0]
+    # and it is the only one: noise in small practices is not mistaken for a coding change
+    assert set(flags.loc[flags["flag"] == "coding_change", "practice_code"]) == set(
+        _planted(truth, "coding_change")["unit_id"])
+
+
+def test_planted_list_size_jump_is_flagged_at_its_release(truth, flags):
+    for row in _planted(truth, "list_size_jump").itertuples():
+        hit = flags[(flags["practice_code"] == row.unit_id) & (flags["flag"] == "list_size_jump")]
+        assert len(hit) > 0
+        assert set(hit["month"]) == {pd.Timestamp(row.month + "-01")}
+        assert re.search(r"changed by \+2\d%", hit["reason"].iloc[0])
+
+
+def test_planted_closing_and_opening_practices_are_flagged(truth, flags):
+    for kind, flag, words in (("practice_closes", "practice_closes", "closed"),
+                              ("practice_opens", "practice_opens", "opened")):
+        for row in _planted(truth, kind).itertuples():
+            hit = flags[(flags["practice_code"] == row.unit_id) & (flags["flag"] == flag)]
+            assert len(hit) > 0, row
+            assert hit["month"].isna().all()
+            assert words in hit["reason"].iloc[0]
+            assert f"{pd.Timestamp(row.month + '-01'):%B %Y}" in hit["reason"].iloc[0]
+
+
+def test_tiny_practice_is_flagged_for_a_small_denominator(truth, flags):
+    for row in _planted(truth, "tiny_practice").itertuples():
+        hit = flags[(flags["practice_code"] == row.unit_id) & (flags["flag"] == "small_denominator")]
+        assert len(hit) > 0
+
+
+def test_unplanted_practices_are_rarely_flagged(truth, flags, synthetic_dataset):
+    planted = set(truth["unit_id"])
+    others = flags[~flags["practice_code"].isin(planted)]
+    assert others["practice_code"].nunique() <= 0.02 * len(synthetic_dataset.practices)
+
+
+def test_flags_withhold_colouring_and_notes_name_no_practice(truth, flags, synthetic_indicators,
+                                                             synthetic_dataset):
+    gap = _planted(truth, "missing_months")["unit_id"].iloc[0]
+    practices = synthetic_dataset.practices.set_index("practice_code")
+    cluster = practices.at[gap, "cluster_id"]
+    policy = DisclosurePolicy(cluster_id=cluster, salt="quality-test")
+    releasable, _ = apply_disclosure(synthetic_indicators, policy)
+    flagged, notes = apply_quality_flags(releasable, flags, synthetic_indicators, policy)
+    assert flagged.attrs["releasable"] is True
+    marked = flagged[flagged["quality_flag"] == QUALITY_NOTE]
+    assert {"practice", "cluster"} <= set(marked["level"])
+    assert marked["vs_rest_of_scotland"].isna().all()
+    assert marked["value"].notna().any()  # the value stays
+    unmarked = flagged[flagged["quality_flag"].isna() & (flagged["level"] == "cluster")
+                       & (flagged["period_type"] == "total")]
+    assert unmarked["vs_rest_of_scotland"].notna().any()
+    assert "missing_month" in set(notes["flag"])
+    codes = set(practices.index)
+    names = set(practices["practice_name"])
+    for text in (str(v) for v in notes.to_numpy().ravel() if pd.notna(v)):
+        assert text not in codes and text not in names
+        assert not (set(re.findall(r"[0-9]+", text)) & codes)
+    assert notes["area_name"][notes["level"] == "practice"].str.match(r"^Member practice [A-Z]+$").all()
