@@ -249,8 +249,13 @@ class DaskExecutor(Executor):
 
     def close(self) -> None:
         if self._client is not None:
-            try:
-                self._client.run(shutdown_worker_kernels)
+            try:  # one task per worker, run in its task threads like the jobs were
+                workers = list(self._client.scheduler_info()["workers"])
+                stops = [
+                    self._client.submit(shutdown_worker_kernels, pure=False, workers=[w], allow_other_workers=False)
+                    for w in workers
+                ]
+                self._client.gather(stops)
             finally:
                 self._client.close()
                 self._client = None

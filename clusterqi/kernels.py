@@ -24,13 +24,16 @@ Example usage::
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
 import papermill
-from jupyter_client.manager import KernelManager
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
@@ -75,7 +78,7 @@ class ReusableKernel:
         self.warm_imports = warm_imports
         self.started = 0
         self.notebooks_run = 0
-        self._km: KernelManager | None = None
+        self._km: AsyncKernelManager | None = None
         self._timed_out = False
 
     # --- kernel life cycle ----------------------------------------------------------------
@@ -83,7 +86,8 @@ class ReusableKernel:
     def _execute(self, code: str) -> None:
         """Run set-up code in the kernel (not part of any notebook); raise if it fails."""
         assert self._km is not None
-        client = self._km.client()
+        client = BlockingKernelClient()
+        client.load_connection_info(self._km.get_connection_info())
         client.start_channels()
         try:
             client.wait_for_ready(timeout=KERNEL_START_TIMEOUT_SECONDS)
@@ -99,8 +103,10 @@ class ReusableKernel:
             )
 
     def _start(self, cwd: Path) -> None:
-        km = KernelManager(kernel_name=self.kernel_name)
-        km.start_kernel(
+        # nbclient needs the async manager: a blocking client would stall its event loop, and a
+        # dead kernel would then never be noticed.
+        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        run_sync(km.start_kernel)(
             cwd=str(cwd),
             extra_arguments=["--HistoryManager.hist_file=:memory:"],
             stdout=subprocess.DEVNULL,
@@ -116,15 +122,15 @@ class ReusableKernel:
         km, self._km = self._km, None
         if km is not None and km.has_kernel:
             try:
-                km.shutdown_kernel(now=True)
+                run_sync(km.shutdown_kernel)(now=True)
             except Exception:  # a kernel that is already gone
-                km.cleanup_resources()
+                run_sync(km.cleanup_resources)()
 
     def _kill_for_timeout(self) -> None:
         self._timed_out = True
         km = self._km
         if km is not None and km.has_kernel:
-            km.kill_kernel()
+            run_sync(km.signal_kernel)(signal.SIGKILL)
 
     # --- running notebooks ----------------------------------------------------------------
 

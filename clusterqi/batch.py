@@ -1,0 +1,348 @@
+"""Batch generation: one HTML report per GP cluster, an index page and a provenance manifest.
+
+:func:`run_batch` is what ``clusterqi batch PARAMS.yaml`` does:
+
+1. validate the run file and check it against the data (every problem listed at once);
+2. load and calculate once for the whole run (:func:`clusterqi.report.prepare_run_tables` writes
+   the indicator table as Parquet to the cache; each notebook gets its path as ``indicator_table``);
+3. run the report notebook for each cluster in parallel (:mod:`clusterqi.executors`: spawn workers
+   with reused, reset kernels; each report with a timeout; a failure never stops the others), with
+   a tqdm progress bar showing counts and the ETA;
+4. write ``<output>/<cluster_id>.html`` atomically, ``<output>/manifest.json`` after every report
+   (so a crash loses nothing that finished) and ``<output>/index.html`` at the end;
+5. return a :class:`BatchSummary` (done, failed with the failing cell's error in one line, skipped).
+
+``resume=True`` re-runs only clusters whose report is missing, failed, changed on disk, or whose
+inputs changed (data files, indicator definitions, notebook, parameters, clusterqi version: all by
+hash). ``only`` restricts the run to some clusters; ``dry_run`` validates and lists what would run.
+
+Example usage::
+
+    from clusterqi.batch import run_batch
+
+    summary = run_batch("parameters/demo.yaml", resume=True)
+    print(summary.table())
+    raise SystemExit(summary.exit_code)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from clusterqi import __version__
+from clusterqi.errors import DataError
+from clusterqi.executors import DEFAULT_RENDERER, ReportJob, ReportResult, make_executor
+from clusterqi.index_page import write_index
+from clusterqi.paths import cache_dir
+from clusterqi.runfile import RunFile, check_against_data, cluster_directory, load_run_file
+
+__all__ = ["run_batch", "plan_batch", "BatchPlan", "BatchSummary", "read_manifest", "MANIFEST_NAME"]
+
+MANIFEST_NAME = "manifest.json"
+INDEX_NAME = "index.html"
+#: Status of a cluster selected by the run file that has not been run yet.
+NOT_RUN = "not run"
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _json_hash(value: Any) -> str:
+    return _sha256_bytes(json.dumps(value, sort_keys=True, default=str).encode())
+
+
+def _write_json_atomic(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def read_manifest(output: str | Path) -> dict[str, Any]:
+    """The run folder's ``manifest.json`` as a dict (empty when there is none yet)."""
+    path = Path(output) / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc}); delete it to start the run afresh") from None
+
+
+def _catalogue_hash() -> str:
+    from clusterqi.indicators import catalogue_hash
+
+    return catalogue_hash()
+
+
+@dataclass
+class BatchPlan:
+    """What a batch will do: the run, its clusters, which of them run now, and the provenance."""
+
+    run: RunFile
+    directory: pd.DataFrame
+    selected: list[str]
+    to_run: list[str]
+    skipped: list[str]
+    provenance: dict[str, Any]
+    cluster_hashes: dict[str, str]
+    dataset: Any = field(repr=False, default=None)
+
+    def describe(self) -> str:
+        """A few lines saying what would run (``--dry-run`` prints this)."""
+        names = self.directory.set_index("cluster_id")["cluster_name"]
+        lines = [
+            f"run file {self.run.source}: {len(self.selected)} cluster(s) selected, "
+            f"{len(self.to_run)} to run, {len(self.skipped)} up to date (skipped); "
+            f"period {self.run.period_start}..{self.run.period_end}, audience {self.run.audience}, "
+            f"output {self.run.output}",
+        ]
+        lines += [f"  would run {cid}  ({names.get(cid, '?')})" for cid in self.to_run]
+        return "\n".join(lines)
+
+
+@dataclass
+class BatchSummary:
+    """Outcome of a batch: per-cluster results, skipped clusters, where the index is."""
+
+    output: Path
+    results: list[ReportResult]
+    skipped: list[str]
+    seconds: float
+    dry_run: bool = False
+
+    @property
+    def done(self) -> list[ReportResult]:
+        return [r for r in self.results if r.status == "done"]
+
+    @property
+    def failed(self) -> list[ReportResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def index(self) -> Path:
+        return self.output / INDEX_NAME
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing failed, 1 otherwise (what ``clusterqi batch`` exits with)."""
+        return 1 if self.failed else 0
+
+    def table(self) -> str:
+        """The end-of-run summary: counts, then each failure with its error in one line."""
+        width = max([len(r.cluster_id) for r in self.failed] + [7])
+        lines = [
+            f"{'status':<8} {'clusters':>8}",
+            f"{'done':<8} {len(self.done):>8}",
+            f"{'failed':<8} {len(self.failed):>8}",
+            f"{'skipped':<8} {len(self.skipped):>8}",
+            f"wall time {self.seconds:.1f} s; index: {self.index}",
+        ]
+        if self.failed:
+            lines += ["", f"{'cluster':<{width}}  error"]
+            lines += [f"{r.cluster_id:<{width}}  {r.error}" for r in sorted(self.failed, key=lambda r: r.cluster_id)]
+        return "\n".join(lines)
+
+
+def _provenance(run: RunFile, dataset) -> dict[str, Any]:
+    sources = dataset.sources
+    inputs = [
+        {"file": str(row["file"]), "kind": str(row["kind"]), "sha256": str(row["sha256"]), "period": str(row["period"])}
+        for row in sources.to_dict("records")
+    ] if sources is not None and len(sources) else []
+    return {
+        "clusterqi_version": __version__,
+        "inputs": inputs,
+        "indicator_definitions_sha256": _catalogue_hash(),
+        "notebook": str(run.notebook),
+        "notebook_sha256": _sha256_file(run.notebook),
+    }
+
+
+def _cluster_hash(run: RunFile, cluster_id: str, provenance: dict[str, Any]) -> str:
+    """Hash of everything a cluster's report depends on (resume re-runs it when this changes)."""
+    return _json_hash(
+        {
+            "parameters": run.notebook_parameters(cluster_id),
+            "inputs": [item["sha256"] for item in provenance["inputs"]],
+            "indicator_definitions": provenance["indicator_definitions_sha256"],
+            "notebook": provenance["notebook_sha256"],
+            "version": provenance["clusterqi_version"],
+        }
+    )
+
+
+def _needs_run(entry: dict[str, Any] | None, output: Path, cluster_hash: str) -> bool:
+    if not entry or entry.get("status") != "done" or entry.get("inputs_sha256") != cluster_hash:
+        return True
+    report = output / entry.get("output", "")
+    return not report.is_file() or _sha256_file(report) != entry.get("output_sha256")
+
+
+def plan_batch(run: RunFile | str | Path, *, only: Sequence[str] | None = None, resume: bool = False) -> BatchPlan:
+    """Validate a run against its data and decide which clusters run now (nothing is executed).
+
+    Raises :class:`DataError` listing every problem of the run file, and ``--only`` ids that are
+    not among the run's clusters.
+    """
+    run = run if isinstance(run, RunFile) else load_run_file(run)
+    dataset = run.load_dataset()
+    directory = cluster_directory(dataset)
+    check_against_data(run, dataset, directory)
+    selected = run.select_clusters(directory)
+    if only:
+        unknown = [cid for cid in only if cid not in selected]
+        if unknown:
+            raise DataError(
+                f"{run.source}: --only {', '.join(unknown)}: not among this run's {len(selected)} clusters"
+            )
+        wanted = list(dict.fromkeys(only))
+    else:
+        wanted = selected
+    provenance = _provenance(run, dataset)
+    hashes = {cid: _cluster_hash(run, cid, provenance) for cid in selected}
+    previous = read_manifest(run.output).get("clusters", {}) if resume else {}
+    to_run = [cid for cid in wanted if not resume or _needs_run(previous.get(cid), run.output, hashes[cid])]
+    skipped = [cid for cid in wanted if cid not in to_run]
+    return BatchPlan(run, directory, selected, to_run, skipped, provenance, hashes, dataset)
+
+
+def _manifest(plan: BatchPlan, clusters: dict[str, dict[str, Any]], started: str) -> dict[str, Any]:
+    parameters = plan.run.model_dump(mode="json", exclude={"source"})
+    return {
+        "run_file": str(plan.run.source),
+        "run_file_sha256": _sha256_file(plan.run.source) if plan.run.source else None,
+        "started": started,
+        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "parameters": parameters,
+        **plan.provenance,
+        "clusters": clusters,
+    }
+
+
+def _cluster_entries(plan: BatchPlan, previous: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    rows = plan.directory.set_index("cluster_id")
+    entries: dict[str, dict[str, Any]] = {}
+    for cid in plan.selected:
+        row = rows.loc[cid]
+        entry = {
+            "cluster_name": str(row["cluster_name"]),
+            "hscp_name": str(row["hscp_name"]),
+            "hb_name": str(row["hb_name"]),
+            "practices": int(row["practices"]),
+            "status": NOT_RUN,
+            "output": f"{cid}.html",
+            "output_sha256": None,
+            "seconds": None,
+            "error": None,
+            "inputs_sha256": plan.cluster_hashes[cid],
+        }
+        old = previous.get(cid)
+        if old and cid not in plan.to_run:
+            entry.update({k: old.get(k) for k in ("status", "output_sha256", "seconds", "error", "inputs_sha256")})
+        entries[cid] = entry
+    return entries
+
+
+def run_batch(
+    run: RunFile | str | Path,
+    *,
+    resume: bool = False,
+    only: Sequence[str] | None = None,
+    dry_run: bool = False,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    renderer: str = DEFAULT_RENDERER,
+    progress: bool = True,
+    on_result: Callable[[ReportResult], None] | None = None,
+) -> BatchSummary:
+    """Render one report per cluster of a run file; see the module docstring for the steps.
+
+    ``workers`` overrides the run file's; ``executor`` is "local" (process pool) or "dask" (with
+    ``scheduler``, e.g. ``tcp://10.0.0.5:8786``); ``renderer`` is the ``module:function`` turning an
+    executed notebook into HTML; ``on_result`` is called with each result as it arrives (after the
+    manifest records it). Returns a :class:`BatchSummary`; raises :class:`DataError` for an invalid
+    run file before anything runs.
+    """
+    clock = time.perf_counter()
+    plan = plan_batch(run, only=only, resume=resume)
+    run = plan.run
+    if dry_run:
+        print(plan.describe())
+        return BatchSummary(run.output, [], plan.skipped, time.perf_counter() - clock, dry_run=True)
+    output = run.output
+    output.mkdir(parents=True, exist_ok=True)
+    old_manifest = read_manifest(output)
+    previous = old_manifest.get("clusters", {})
+    entries = _cluster_entries(plan, previous)
+    for cid, old in previous.items():  # clusters of an earlier, wider run keep their record
+        entries.setdefault(cid, old)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _write_json_atomic(output / MANIFEST_NAME, _manifest(plan, entries, started))
+    results: list[ReportResult] = []
+    if plan.to_run:
+        from clusterqi.report import prepare_run_tables
+
+        key = _json_hash([plan.provenance["inputs"], plan.provenance["indicator_definitions_sha256"], run.period_end, run.months, run.data])
+        table = prepare_run_tables(run.data_source(), run.period_end, run.months, cache_dir("runs", key[:16]))
+        jobs = [
+            ReportJob(
+                cluster_id=cid,
+                notebook=str(run.notebook),
+                parameters={**run.notebook_parameters(cid), "indicator_table": str(table)},
+                out=str(output / f"{cid}.html"),
+                timeout=run.timeout,
+                renderer=renderer,
+            )
+            for cid in plan.to_run
+        ]
+        results = _execute(jobs, plan, entries, started, workers or run.worker_count, executor, scheduler, progress, on_result)
+    write_index(output, entries, title=f"Cluster reports: {output.name}", period=f"{run.period_start} to {run.period_end}")
+    return BatchSummary(output, results, plan.skipped, time.perf_counter() - clock)
+
+
+def _execute(jobs, plan, entries, started, workers, executor, scheduler, progress, on_result) -> list[ReportResult]:
+    from tqdm.auto import tqdm
+
+    output = plan.run.output
+    results: list[ReportResult] = []
+    bar = tqdm(total=len(jobs), unit="report", desc="reports", disable=not progress, dynamic_ncols=True)
+    try:
+        with make_executor(executor, workers=min(workers, len(jobs)), scheduler=scheduler) as pool:
+            for result in pool.run(jobs):
+                results.append(result)
+                entries[result.cluster_id].update(
+                    status=result.status,
+                    output_sha256=result.output_sha256,
+                    seconds=round(result.seconds, 2),
+                    error=result.error,
+                )
+                _write_json_atomic(output / MANIFEST_NAME, _manifest(plan, entries, started))
+                failed = sum(r.status == "failed" for r in results)
+                bar.set_postfix(done=len(results) - failed, failed=failed, refresh=False)
+                bar.update(1)
+                if on_result is not None:
+                    on_result(result)
+    finally:
+        bar.close()
+    return results

@@ -1,0 +1,28 @@
+"""A plain HTML renderer for the probe notebook (the cluster report's renderer needs its header)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbconvert import HTMLExporter
+
+__all__ = ["plain_html", "probe_lines"]
+
+
+def plain_html(executed, out) -> Path:
+    """Write the executed notebook as basic HTML to ``out`` (what the batch renames into place)."""
+    body, _ = HTMLExporter(template_name="basic").from_notebook_node(executed)
+    Path(out).write_text(body, encoding="utf-8")
+    return Path(out)
+
+
+def probe_lines(executed) -> dict:
+    """The JSON the probe notebook printed about its kernel's state."""
+    import json
+
+    for cell in executed.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            if text.startswith("PROBE "):
+                return json.loads(text[len("PROBE "):])
+    raise AssertionError("the probe notebook printed no PROBE line")

@@ -1,0 +1,56 @@
+"""A reused kernel behaves like a fresh one for each report (the condition for reusing kernels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clusterqi.kernels import NotebookFailed, ReusableKernel
+from tests.batch.rendering import probe_lines
+
+PROBE = Path(__file__).parent / "notebooks" / "probe.ipynb"
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    with ReusableKernel() as kernel:
+        yield kernel
+
+
+def test_variables_and_settings_of_one_report_are_not_visible_to_the_next(kernel):
+    first = probe_lines(kernel.run(PROBE, {"cluster_id": "set-state-1"}, timeout=60))
+    second = probe_lines(kernel.run(PROBE, {"cluster_id": "after-set-state"}, timeout=60))
+    assert first["pid"] == second["pid"], "the kernel was not reused"
+    assert second["leaked_variable"] is False
+    assert second["max_rows"] == first["max_rows"] == 60
+    assert second["renderer"] == first["renderer"]
+    assert second["env"] is None
+    # and the state really was changed in between: a third run sees none of it either
+    third = probe_lines(kernel.run(PROBE, {"cluster_id": "set-state-2"}, timeout=60))
+    assert third["leaked_variable"] is False and third["env"] is None
+
+
+def test_execution_counts_restart_at_one_for_each_report(kernel):
+    executed = kernel.run(PROBE, {"cluster_id": "counts"}, timeout=60)
+    counts = [cell.execution_count for cell in executed.cells if cell.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))
+
+
+def test_a_failed_report_hands_a_fresh_kernel_to_the_next(kernel):
+    before = probe_lines(kernel.run(PROBE, {"cluster_id": "before-failure"}, timeout=60))
+    started = kernel.started
+    with pytest.raises(NotebookFailed, match=r"cell \d+: RuntimeError: planted failure for fail-1"):
+        kernel.run(PROBE, {"cluster_id": "fail-1"}, timeout=60)
+    after = probe_lines(kernel.run(PROBE, {"cluster_id": "after-failure"}, timeout=60))
+    assert kernel.started == started + 1
+    assert after["pid"] != before["pid"]
+    assert after["failed_marker"] is False
+
+
+def test_a_report_past_its_timeout_fails_and_its_kernel_is_replaced(kernel):
+    started = kernel.started
+    with pytest.raises(NotebookFailed, match="timed out after 3 s"):
+        kernel.run(PROBE, {"cluster_id": "slow-1"}, timeout=3)
+    assert probe_lines(kernel.run(PROBE, {"cluster_id": "after-timeout"}, timeout=60))["cluster_id"] == "after-timeout"
+    assert kernel.started == started + 1
