@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from clusterqi.charts import inputs
+from clusterqi.stats.spc import RULE_NAMES
 from clusterqi.charts.theme import (
     CLUSTER_LINE,
     COMPARATOR_LINE,
@@ -56,9 +57,8 @@ CHART_TYPES = {
     "xmr": "XmR chart (individual values, limits from the average moving range)",
     "run": "run chart (each month against the median)",
 }
-SPC_RULES = ("Special causes marked: a point outside the limits; 7 points in a row on one side of "
-             "the centre line; 7 points in a row rising or falling; 2 of 3 points beyond two "
-             "thirds of the way to a limit.")
+# the rules clusterqi.stats applies, in its own words (so the page cannot drift from the maths)
+SPC_RULES = "Special causes marked: " + "; ".join(RULE_NAMES.values()) + "."
 RUN_CHART_RULES = ("Non-random variation (Anhøj rules): an unusually long run of points on one "
                    "side of the median, or unusually few crossings of it.")
 SIGNALS = list(SIGNAL_COLOURS)
@@ -73,14 +73,18 @@ def _month_axis(title: str | None = None) -> alt.X:
 
 
 def annotation_frame(annotations: Any) -> pd.DataFrame:
-    """PDSA annotations as a two-column frame (``date`` ``"YYYY-MM-DD"``, ``text``).
+    """PDSA annotations as a frame: ``date`` (``"YYYY-MM-DD"``), ``text``, ``label`` ("PDSA 1").
+
+    The chart marks each date with its short label (long texts would overlap) and lists the
+    labelled changes in the subtitle and tooltips.
 
     Accepts a list of mappings with ``date`` and ``change`` (the local-measure YAML's ``pdsa``
     entries) or ``text``, or a DataFrame with those columns. Raises ``ValueError`` naming the
     entry that lacks a date or text.
     """
     if annotations is None:
-        return pd.DataFrame({"date": pd.Series(dtype=str), "text": pd.Series(dtype=str)})
+        return pd.DataFrame({"date": pd.Series(dtype=str), "text": pd.Series(dtype=str),
+                             "label": pd.Series(dtype=str)})
     if isinstance(annotations, pd.DataFrame):
         records: Iterable[Mapping] = annotations.to_dict("records")
     else:
@@ -94,7 +98,9 @@ def annotation_frame(annotations: Any) -> pd.DataFrame:
             )
         dates.append(pd.Timestamp(entry["date"]).strftime("%Y-%m-%d"))
         texts.append(str(text))
-    return pd.DataFrame({"date": dates, "text": texts})
+    order = sorted(range(len(dates)), key=lambda k: dates[k])
+    return pd.DataFrame({"date": [dates[k] for k in order], "text": [texts[k] for k in order],
+                         "label": [f"PDSA {n + 1}" for n in range(len(dates))]})
 
 
 def spc_data(table: pd.DataFrame, indicator: Any, area_id: str, level: str) -> pd.DataFrame:
@@ -225,16 +231,20 @@ def spc_chart(
         note_base = alt.Chart(notes).encode(
             x=alt.X("date:T", scale=alt.Scale(type="utc")))
         layers.append(note_base.mark_rule(color=COMPARATOR_LINE, strokeDash=[2, 2]).encode(
-            tooltip=[alt.Tooltip("date:T", title="PDSA cycle", format="%d %b %Y"),
+            tooltip=[alt.Tooltip("label:N", title="PDSA cycle"),
+                     alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
                      alt.Tooltip("text:N", title="Change")]))
         layers.append(note_base.mark_text(align="left", baseline="top", dx=3, y=2, angle=0,
                                           fontSize=11, color=COMPARATOR_LINE)
-                      .encode(text="text:N"))
+                      .encode(text="label:N"))
     rules = RUN_CHART_RULES if chart_type == "run" else SPC_RULES
     period_text = inputs.months_label(data["month"])
+    cycles = [f"{label} ({pd.Timestamp(date).strftime('%d %b %Y')}): {text}"
+              for label, date, text in zip(notes["label"], notes["date"], notes["text"])]
     return alt.layer(*layers).properties(title=alt.Title(
         f"{ind.title}, {period_text}",
-        subtitle=[f"{data.attrs['unit']}: {CHART_TYPES.get(chart_type, chart_type)}.", rules],
+        subtitle=[f"{data.attrs['unit']}: {CHART_TYPES.get(chart_type, chart_type)}.", rules,
+                  *cycles],
     ))
 
 

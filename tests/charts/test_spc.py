@@ -27,7 +27,7 @@ def chart(table):
 
 def test_spc_embeds_the_month_series_and_the_annotations_only(chart):
     assert embedded_columns(chart) == {"month", "value", "cl", "lcl", "ucl", "signal", "rule",
-                                       "date", "text"}
+                                       "date", "text", "label"}
     series = next(r for r in datasets(chart).values() if "month" in r[0])
     assert [r["month"] for r in series] == MONTHS
 
@@ -56,7 +56,9 @@ def test_subtitle_names_the_chart_type_and_rule_set(chart):
 
 def test_pdsa_annotation_is_drawn_with_its_text(chart):
     notes = next(r for r in datasets(chart).values() if "text" in r[0])
-    assert notes == [{"date": "2025-06-01", "text": "Delayed prescriptions for sore throats"}]
+    assert notes == [{"date": "2025-06-01", "text": "Delayed prescriptions for sore throats",
+                      "label": "PDSA 1"}]
+    assert "PDSA 1 (01 Jun 2025): Delayed prescriptions for sore throats" in titles(chart)[1]
 
 
 def test_annotation_without_a_text_is_refused():
