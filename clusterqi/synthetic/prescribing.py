@@ -31,15 +31,18 @@ from clusterqi.synthetic.geography import OLD_SHARE_MEAN
 from clusterqi.synthetic.layouts import NON_PRACTICE_CODES
 from clusterqi.synthetic.world import World
 
-__all__ = ["monthly_prescribing", "PRACTICE_SD", "CLUSTER_SD", "CODE_SD", "MONTH_SD",
+__all__ = ["monthly_prescribing", "PRACTICE_SD", "CLUSTER_SD", "CODE_SD", "MONTH_SD", "EFFECT_CLIP",
            "WINTER_PEAK", "AGE_GRADIENT"]
 
 #: Log-sd of practice effects per group of presentations.
-PRACTICE_SD = 0.08
+PRACTICE_SD = 0.05
 #: Log-sd of cluster effects per group.
-CLUSTER_SD = 0.05
+CLUSTER_SD = 0.04
 #: Log-sd of a practice's preference between presentations of a group.
-CODE_SD = 0.10
+CODE_SD = 0.06
+#: Random effects are truncated at this many standard deviations (light tails: the planted
+#: outliers, not chance draws, are the extreme units).
+EFFECT_CLIP = 2.0
 #: Log-sd of month-to-month noise per practice.
 MONTH_SD = 0.03
 #: Relative amplitude of the antibiotic winter peak (highest in January).
@@ -97,9 +100,11 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
     g_idx = np.array([group_names.index(g) for g in groups])
     clusters = prac["cluster_name"].astype("category").cat.codes.to_numpy()
 
-    u = rng.normal(0, PRACTICE_SD, (n_p, len(group_names)))
-    v = rng.normal(0, CLUSTER_SD, (clusters.max() + 1, len(group_names)))
-    w = rng.normal(0, CODE_SD, (n_p, n_c))
+    # effects truncated at EFFECT_CLIP sd: unplanted units vary, but only plants are extreme
+    u = np.clip(rng.normal(0, 1, (n_p, len(group_names))), -EFFECT_CLIP, EFFECT_CLIP) * PRACTICE_SD
+    v = np.clip(rng.normal(0, 1, (clusters.max() + 1, len(group_names))), -EFFECT_CLIP,
+                EFFECT_CLIP) * CLUSTER_SD
+    w = np.clip(rng.normal(0, 1, (n_p, n_c)), -EFFECT_CLIP, EFFECT_CLIP) * CODE_SD
     beta = np.array([AGE_GRADIENT.get(g, 0.3) for g in group_names])
     age = np.exp(np.log(prac["old_share"].to_numpy() / OLD_SHARE_MEAN)[:, None] * beta[None, :])
     log_effect = (u + v[clusters])[:, g_idx] + w + np.log(age)[:, g_idx]
