@@ -9,7 +9,7 @@ Example usage::
 
     world = build_world(np.random.default_rng(42), load_catalogue(), months)
     world.releases            # release dates
-    world.members             # practice_code x release -> list_size
+    world.list_sizes          # practice_code, release, list_size
 """
 
 from __future__ import annotations
