@@ -46,7 +46,7 @@ from clusterqi.index_page import write_index
 from clusterqi.paths import cache_dir
 from clusterqi.runfile import RunFile, check_against_data, cluster_directory, load_run_file
 
-__all__ = ["run_batch", "plan_batch", "BatchPlan", "BatchSummary", "read_manifest", "MANIFEST_NAME"]
+__all__ = ["run_batch", "plan_batch", "demo_run", "BatchPlan", "BatchSummary", "read_manifest", "MANIFEST_NAME"]
 
 MANIFEST_NAME = "manifest.json"
 INDEX_NAME = "index.html"
@@ -346,3 +346,25 @@ def _execute(jobs, plan, entries, started, workers, executor, scheduler, progres
     finally:
         bar.close()
     return results
+
+
+#: The run file ``clusterqi demo`` uses, relative to the project root.
+DEMO_RUN_FILE = "parameters/demo.yaml"
+
+
+def demo_run(out: str | Path | None = None) -> RunFile:
+    """The demo run (every cluster of synthetic Scotland), writing to ``out`` (default reports/demo).
+
+    Example usage::
+
+        summary = run_batch(demo_run("reports/demo"))
+    """
+    from clusterqi.paths import project_root
+
+    root = project_root()
+    if root is None or not (root / DEMO_RUN_FILE).is_file():
+        raise DataError(f"{DEMO_RUN_FILE} not found: run the demo from a clusterqi checkout")
+    run = load_run_file(root / DEMO_RUN_FILE)
+    if out is not None:
+        run = run.model_copy(update={"output": Path(out).resolve()})
+    return run

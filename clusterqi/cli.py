@@ -174,6 +174,75 @@ def _run_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def _add_batch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "batch",
+        help="render one report per cluster from a run file, with an index page and a manifest",
+        description=(
+            "Render the report notebook for every cluster a run file selects (parameters/*.yaml): "
+            "the file is validated first and every problem listed; the indicator table is "
+            "calculated once; reports run in parallel, each with a timeout, and a failure never "
+            "stops the others. Writes <output>/<cluster_id>.html, index.html and manifest.json, "
+            "prints a summary, and exits 1 if any report failed."
+        ),
+    )
+    p.add_argument("run_file", metavar="PARAMS.yaml", help="the run file, e.g. parameters/demo.yaml")
+    p.add_argument("--resume", action="store_true",
+                   help="re-run only reports that are missing, failed, or whose inputs changed")
+    p.add_argument("--only", nargs="+", metavar="ID", help="run only these cluster ids")
+    p.add_argument("--dry-run", action="store_true", help="validate and list what would run")
+    p.add_argument("--workers", type=int, metavar="N", help="parallel workers (default: run file, else cores)")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="local process pool (default) or a Dask distributed cluster")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    p.set_defaults(func=_run_batch)
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from clusterqi.batch import run_batch
+
+    if args.executor == "dask" and not args.scheduler:
+        print("clusterqi: error: --executor dask needs --scheduler ADDRESS", file=sys.stderr)
+        return 2
+    summary = run_batch(
+        args.run_file,
+        resume=args.resume,
+        only=args.only,
+        dry_run=args.dry_run,
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
+    if not summary.dry_run:
+        print(summary.table())
+    return summary.exit_code
+
+
+@command
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="synthetic Scotland -> every cluster's report -> index.html (what `make demo` runs)",
+        description=(
+            "Generate synthetic Scotland (once; cached), render every cluster's report with "
+            "parameters/demo.yaml and print where index.html is."
+        ),
+    )
+    p.add_argument("--out", metavar="DIR", default="reports/demo", help="output folder (default reports/demo)")
+    p.add_argument("--workers", type=int, metavar="N", help="parallel workers (default: cores)")
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from clusterqi.batch import demo_run, run_batch
+
+    summary = run_batch(demo_run(args.out), workers=args.workers)
+    print(summary.table())
+    print(f"Open {summary.index.resolve()} in a browser.")
+    return summary.exit_code
+
+
 # --- end of sub-commands ---------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,7 +84,7 @@ class RunFile(BaseModel):
     reveal_practice: str | None = None
     indicators: Literal["all"] | list[str] = "all"
     threshold: int = 5
-    rounding: Literal["none", "nearest_5", "midpoint_6"] = "none"
+    rounding: Literal["none", "nearest-5", "midpoint-6"] = "none"
     data: str = SYNTHETIC
     local_measures: Path | None = None
     output: Path
@@ -158,10 +159,11 @@ class RunFile(BaseModel):
             "data": self.data_source(),
             "threshold": self.threshold,
             "local_measures": str(self.local_measures) if self.local_measures else None,
+            "rounding": self.rounding,
         }
-        if self.rounding != "none":
-            params["rounding"] = self.rounding
-        return params
+        declared = notebook_parameter_names(self.notebook)
+        # a notebook without a setting can only be run with that setting at its default
+        return {k: v for k, v in params.items() if k in declared or k == "cluster_id"}
 
     def select_clusters(self, directory: pd.DataFrame) -> list[str]:
         """Cluster ids this run covers, in directory order (see :func:`cluster_directory`)."""
@@ -280,6 +282,8 @@ def load_run_file(path: str | Path) -> RunFile:
             problems.append(f"key 'data': folder {run.data} not found; expected PHS files or 'synthetic'")
         if run.local_measures is not None and not run.local_measures.is_file():
             problems.append(f"key 'local_measures': file {run.local_measures} not found")
+        if run.notebook.is_file():
+            problems.extend(_undeclared(run))
         if run.audience == "practice" and not run.reveal_practice:
             problems.append("key 'reveal_practice': audience 'practice' needs the practice code to reveal")
         if run.audience != "practice" and run.reveal_practice:
@@ -291,6 +295,29 @@ def load_run_file(path: str | Path) -> RunFile:
         raise DataError(_format(path, problems))
     assert run is not None
     return run
+
+
+@lru_cache(maxsize=8)
+def _declared(notebook: Path, mtime: float) -> frozenset[str]:
+    import papermill
+
+    return frozenset(papermill.inspect_notebook(str(notebook)))
+
+
+def notebook_parameter_names(notebook: Path) -> frozenset[str]:
+    """Names declared in the notebook's cell tagged ``parameters``."""
+    return _declared(Path(notebook), Path(notebook).stat().st_mtime)
+
+
+def _undeclared(run: RunFile) -> list[str]:
+    """Run-file settings away from their default that the notebook has no parameter for."""
+    declared = notebook_parameter_names(run.notebook)
+    defaults = RunFile.model_fields
+    problems = []
+    for key in ("reveal_practice", "indicators", "threshold", "rounding", "local_measures", "months", "audience"):
+        if key not in declared and getattr(run, key) != defaults[key].default:
+            problems.append(f"key '{key}': the notebook {run.notebook.name} has no parameter '{key}' to take it")
+    return problems
 
 
 def _selection(value: dict, problems: list[str]) -> Any:
@@ -346,9 +373,11 @@ def cluster_directory(dataset) -> pd.DataFrame:
     return directory[columns].sort_values(["hb_name", "hscp_name", "cluster_name"]).reset_index(drop=True)
 
 
-def data_months(dataset) -> tuple[str, str]:
-    """First and last month (``"YYYY-MM"``) of the dataset's prescribing."""
+def data_months(dataset) -> tuple[str, str] | None:
+    """First and last month (``"YYYY-MM"``) of the dataset's prescribing; None when it has none."""
     months = pd.to_datetime(dataset.prescribing["month"])
+    if months.empty:
+        return None
     return months.min().strftime("%Y-%m"), months.max().strftime("%Y-%m")
 
 
@@ -381,8 +410,13 @@ def check_against_data(run: RunFile, dataset, directory: pd.DataFrame | None = N
                         f"key 'clusters.{kind}[{index}]': unknown {kind[:-1]} {value!r}; expected a "
                         f"code or name such as {directory[name].iloc[0]!r}"
                     )
-    first, last = data_months(dataset)
-    if run.period_end > last:
+    span = data_months(dataset)
+    first, last = span if span else ("", "")
+    if span is None:
+        problems.append(
+            f"key 'data': {run.data} holds no prescribing files (pitcYYYYMM.csv); the reports need them"
+        )
+    elif run.period_end > last:
         problems.append(
             f"key 'period_end': value {run.period_end!r} is after the data's last month {last!r}"
         )
