@@ -16,6 +16,13 @@ from clusterqi.indicators.catalogue import (
     load_catalogue,
 )
 
+from clusterqi.indicators.calculate import (
+    calculate_indicators,
+    calculate_local_measure,
+    funnel_lines,
+    load_local_measure,
+)
+
 __all__ = [
     "CodeList",
     "Indicator",
@@ -23,16 +30,7 @@ __all__ = [
     "catalogue_markdown",
     "catalogue_hash",
     "calculate_indicators",
+    "funnel_lines",
+    "load_local_measure",
+    "calculate_local_measure",
 ]
-
-# --- calculation (owned by the calculation engineer; they may edit the next line only) -----
-try:
-    from clusterqi.indicators.calculate import calculate_indicators, funnel_lines, load_local_measure, calculate_local_measure  # noqa: E402,E501
-except ImportError as _exc:  # not landed yet: fail when called, with the reason
-    _CALCULATE_IMPORT_ERROR = _exc
-
-    def calculate_indicators(*args, **kwargs):  # type: ignore[no-redef]
-        """Placeholder until clusterqi.indicators.calculate lands."""
-        raise ImportError(
-            f"clusterqi.indicators.calculate is not available: {_CALCULATE_IMPORT_ERROR}"
-        )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -130,6 +131,12 @@ class Dataset:
             ["month", "practice_code"], ignore_index=True)
 
 
+#: Files that may sit in a data folder and are known not to be needed: the synthetic generator's
+#: answer key, and PHS lookups clusterqi does not use. They are skipped without a warning.
+KNOWN_UNUSED_FILES = re.compile(
+    r"^(ground_truth|ca11_ca19|special-health-boards_\d+|statisticalqualifiers\d+)\.csv$", re.I)
+
+
 def _classify(path: Path) -> str | None:
     """The kind of PHS file ``path`` holds, by name, else by header; None if unrecognised."""
     name = path.name
@@ -166,6 +173,8 @@ def discover_files(folder: Path) -> tuple[dict[str, list[Path]], pd.DataFrame]:
         if not path.is_file() or path.name.startswith("."):
             continue
         if path.suffix.lower() != ".csv":
+            continue
+        if KNOWN_UNUSED_FILES.match(path.name):
             continue
         kind = _classify(path)
         if kind is None:

@@ -89,11 +89,12 @@ def test_prescribing_codes_missing_from_every_practice_list_are_warnings(tmp_pat
     assert data.prescribing["items"].sum() == 12  # kept in the table, flagged in the warnings
 
 
-def test_files_are_found_by_header_when_names_differ_and_unknown_csvs_are_reported(tmp_path):
+def test_files_are_found_by_header_when_names_differ_and_only_unknown_csvs_are_reported(tmp_path):
     folder = s.write_mini_folder(tmp_path)
     s.write_pitc(folder, "202410", [("10002", "0501013B0AAABAB", 3, 21, 4.5)])
     (folder / "pitc202410.csv").rename(folder / "october prescribing.csv")
     s.write(folder / "notes.csv", ["Name,Comment", "a,b"])
+    s.write(folder / "ground_truth.csv", ["kind,indicator_id", "practice_outlier,x"])  # known, skipped
     (folder / "fetch.json").write_text("{not json at all")  # may be used, never needed
     data = load_dataset(folder)
     assert data.prescribing["items"].sum() == 3
