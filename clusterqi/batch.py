@@ -303,8 +303,7 @@ def run_batch(
     if plan.to_run:
         from clusterqi.report import prepare_run_tables
 
-        key = _json_hash([plan.provenance["inputs"], plan.provenance["indicator_definitions_sha256"], run.period_end, run.months, run.data])
-        table = prepare_run_tables(run.data_source(), run.period_end, run.months, cache_dir("runs", key[:16]))
+        table = _run_tables(plan, prepare_run_tables)
         jobs = [
             ReportJob(
                 cluster_id=cid,
@@ -319,6 +318,29 @@ def run_batch(
         results = _execute(jobs, plan, entries, started, workers or run.worker_count, executor, scheduler, progress, on_result)
     write_index(output, entries, title=f"Cluster reports: {output.name}", period=f"{run.period_start} to {run.period_end}")
     return BatchSummary(output, results, plan.skipped, time.perf_counter() - clock)
+
+
+def _code_hash() -> str:
+    """Hash of clusterqi's own source: a cached run table is reused only by the same code."""
+    package = Path(__file__).resolve().parent
+    return _json_hash([(str(p.relative_to(package)), _sha256_file(p)) for p in sorted(package.rglob("*.py"))])
+
+
+def _run_tables(plan: BatchPlan, prepare: Callable[..., Path]) -> Path:
+    """The run's indicator table: calculated once per inputs, definitions, period and code, then reused.
+
+    Kept in the cache folder (it is analyst-level, not releasable: never in the reports folder).
+    """
+    from clusterqi.report import INDICATORS_FILE, RUN_FILE
+
+    run = plan.run
+    key = _json_hash(
+        [plan.provenance["inputs"], plan.provenance["indicator_definitions_sha256"], run.period_end, run.months, run.data, _code_hash()]
+    )
+    folder = cache_dir("runs", key[:20])
+    if (folder / INDICATORS_FILE).is_file() and (folder / RUN_FILE).is_file():
+        return folder / INDICATORS_FILE
+    return Path(prepare(run.data_source(), run.period_end, run.months, folder))
 
 
 def _execute(jobs, plan, entries, started, workers, executor, scheduler, progress, on_result) -> list[ReportResult]:

@@ -138,14 +138,15 @@ class RunFile(BaseModel):
         return self.data if self.data == SYNTHETIC else str(Path(self.data))
 
     def load_dataset(self):
-        """Load the run's data through clusterqi's loaders (synthetic Scotland is generated once)."""
-        from clusterqi.loaders import load_dataset
+        """Load the run's data through clusterqi's loaders (synthetic Scotland is generated once).
 
+        Loaded once per process for the same files (names, sizes and modification times).
+        """
         if self.data == SYNTHETIC:
             from clusterqi.synthetic import ensure_synthetic
 
-            return load_dataset(ensure_synthetic())
-        return load_dataset(Path(self.data))
+            return _load_folder(Path(ensure_synthetic()))
+        return _load_folder(Path(self.data))
 
     def notebook_parameters(self, cluster_id: str) -> dict[str, Any]:
         """The parameters papermill injects for one cluster (``indicator_table`` is added by the batch)."""
@@ -295,6 +296,22 @@ def load_run_file(path: str | Path) -> RunFile:
         raise DataError(_format(path, problems))
     assert run is not None
     return run
+
+
+_DATASETS: dict[tuple, Any] = {}
+
+
+def _load_folder(folder: Path):
+    from clusterqi.loaders import load_dataset
+
+    files = tuple(
+        (str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()
+    )
+    key = (str(folder.resolve()), files)
+    if key not in _DATASETS:
+        _DATASETS.clear()  # keep one dataset in memory at most
+        _DATASETS[key] = load_dataset(folder)
+    return _DATASETS[key]
 
 
 @lru_cache(maxsize=8)
