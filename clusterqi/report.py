@@ -238,6 +238,7 @@ class ClusterReport:
     run: dict[str, Any]
     local: pd.DataFrame | None = None
     local_measure: Any = None
+    local_annotations: Any = None
     generated: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -361,9 +362,9 @@ def build_report(
     )
     releasable, log = apply_disclosure(table, policy)
     releasable, notes = _attach_quality(releasable, flags, table, policy, cluster_id)
-    local, measure = (None, None)
+    local, measure, annotations = (None, None, None)
     if local_measures:
-        local, measure = _local_measure(local_measures, data, policy)
+        local, measure, annotations = _local_measure(local_measures, data, policy, table)
     parameters = {
         "cluster_id": cluster_id, "period_end": period_end, "months": months,
         "audience": audience, "reveal_practice": reveal_practice, "indicators": indicators,
@@ -374,6 +375,7 @@ def build_report(
         cluster_id=cluster_id, cluster_name=cluster_name, parameters=parameters,
         audience=audience, policy=policy, catalogue=catalogue, table=releasable,
         disclosure_log=log, quality_notes=notes, run=run, local=local, local_measure=measure,
+        local_annotations=annotations,
     )
 
 
@@ -390,13 +392,17 @@ def _attach_quality(releasable: pd.DataFrame, flags: pd.DataFrame, table: pd.Dat
     return flagged, notes
 
 
-def _local_measure(yaml_path, data, policy) -> tuple[pd.DataFrame, Any]:
-    """The local QI measure's table for the report, after disclosure control."""
+def _local_measure(yaml_path, data, policy, table: pd.DataFrame) -> tuple[pd.DataFrame, Any, Any]:
+    """The local QI measure's rows after disclosure control, its definition and PDSA cycles.
+
+    The measure's data must be about practices of the loaded data (their codes are checked).
+    """
     from clusterqi.disclosure import apply_disclosure
     from clusterqi.indicators import calculate_local_measure, load_local_measure
     from clusterqi.loaders import load_dataset
 
     measure = load_local_measure(yaml_path)
     rows = calculate_local_measure(measure, load_dataset(_data_folder(data)))
+    annotations = rows.attrs.get("pdsa")
     released, _ = apply_disclosure(rows, policy)
-    return released, measure
+    return released, measure, annotations

@@ -264,7 +264,7 @@ def show_local_measures(report) -> None:
         _show("<p class='cqi-note'>No local QI measure was given for this report.</p>")
         return
     measure = report.local_measure
-    annotations = getattr(measure, "pdsa", None)
+    annotations = report.local_annotations
     ids = report.local["indicator_id"].dropna().unique()
     _show(f"<h3 id='{section_id('local', str(ids[0]) if len(ids) else 'measure')}'>{_e(measure.title)}</h3>")
     _chart("spc", "The numbers behind the local measure's chart", report.local, measure,

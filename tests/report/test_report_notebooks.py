@@ -83,3 +83,21 @@ def test_names_that_are_html_render_as_text_and_never_run(normal_cluster, run_ta
         assert XSS_PRACTICE_NAME in state.page.inner_text("body")
         assert state.page.locator("img[src=x]").count() == 0
         assert state.errors == []
+
+
+def test_local_measure_is_released_with_its_pdsa_cycles(run_tables, synthetic_dir):
+    """The shipped example measure (hospital letters, cluster "Dunmore Firth South 7")."""
+    from clusterqi.report import build_report
+    from tests.conftest import REPO
+
+    example = REPO / "parameters" / "local_measures" / "hospital_letters.yaml"
+    report = build_report(cluster_id="dunmore-firth-south-7", period_end=SYNTHETIC_PERIOD_END,
+                          months=MONTHS, data=str(synthetic_dir), indicator_table=str(run_tables),
+                          indicators=["antibacterial_items_per_1000_per_day"],
+                          local_measures=str(example))
+    assert report.local.attrs["releasable"] is True
+    cluster_rows = report.local[report.local["level"] == "cluster"]
+    assert len(cluster_rows) >= 12 and cluster_rows["area_id"].eq("dunmore-firth-south-7").all()
+    practice_names = set(report.local.loc[report.local["level"] == "practice", "area_name"])
+    assert practice_names and all(n.startswith("Member practice") for n in practice_names)
+    assert len(report.local_annotations) == 2
