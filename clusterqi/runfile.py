@@ -276,13 +276,13 @@ def load_run_file(path: str | Path) -> RunFile:
         run = RunFile(**raw)
     except ValidationError as exc:
         problems.extend(_problems(exc))
+    if isinstance(raw.get("notebook"), Path) and not raw["notebook"].is_file():
+        problems.append(f"key 'notebook': file {raw['notebook']} not found")
+    if isinstance(raw.get("data"), str) and raw["data"] != SYNTHETIC and not Path(raw["data"]).is_dir():
+        problems.append(f"key 'data': folder {raw['data']} not found; expected PHS files or 'synthetic'")
+    if isinstance(raw.get("local_measures"), Path) and not raw["local_measures"].is_file():
+        problems.append(f"key 'local_measures': file {raw['local_measures']} not found")
     if run is not None:
-        if not run.notebook.is_file():
-            problems.append(f"key 'notebook': file {run.notebook} not found")
-        if run.data != SYNTHETIC and not Path(run.data).is_dir():
-            problems.append(f"key 'data': folder {run.data} not found; expected PHS files or 'synthetic'")
-        if run.local_measures is not None and not run.local_measures.is_file():
-            problems.append(f"key 'local_measures': file {run.local_measures} not found")
         if run.notebook.is_file():
             problems.extend(_undeclared(run))
         if run.audience == "practice" and not run.reveal_practice:
