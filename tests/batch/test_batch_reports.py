@@ -1,0 +1,142 @@
+"""`clusterqi batch` with the real report notebook: complete index and manifest, nothing leaks."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from io import StringIO
+from urllib.parse import unquote
+
+import pandas as pd
+import pytest
+
+from clusterqi.cli import main
+from tests.batch.conftest import REPORT_NOTEBOOK, write_run_file
+from tests.conftest import require
+
+pytestmark = pytest.mark.slow
+SPEC = re.compile(r"var spec = (.*?);\n  var options", re.DOTALL)
+CSV_URI = re.compile(r'href="data:text/csv;[^,"]*,([^"]*)"')
+CODE_TOKEN = re.compile(r"(?<![\d.,])\d{5}(?![\d.,])")
+SIZE_FIELDS = re.compile(r"size|denominator|list", re.IGNORECASE)
+
+
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("script", "style")
+        self.parts += [v for k, v in attrs if k in ("title", "alt", "aria-label") and v]
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _walk(value, key=""):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v, key)
+    else:
+        yield key, value
+
+
+@pytest.fixture(scope="module")
+def cluster_batch(tmp_path_factory, some_clusters):
+    require(REPORT_NOTEBOOK.is_file(), f"report notebook not found at {REPORT_NOTEBOOK}")
+    folder = tmp_path_factory.mktemp("cluster-batch")
+    run_file = write_run_file(folder, notebook=str(REPORT_NOTEBOOK), clusters=some_clusters[:2], audience="cluster")
+    code = main(["batch", str(run_file), "--workers", "2"])
+    return code, folder / "out", some_clusters[:2]
+
+
+def test_batch_command_exits_zero_and_writes_every_report(cluster_batch):
+    code, out, clusters = cluster_batch
+    assert code == 0
+    assert sorted(p.stem for p in out.glob("*.html") if p.name != "index.html") == sorted(clusters)
+
+
+def test_index_lists_every_cluster_with_area_size_status_and_link_and_no_practice_names(
+    cluster_batch, synthetic_dataset
+):
+    from clusterqi.runfile import cluster_directory
+
+    _, out, clusters = cluster_batch
+    page = (out / "index.html").read_text(encoding="utf-8")
+    directory = cluster_directory(synthetic_dataset).set_index("cluster_id")
+    for cid in clusters:
+        row = re.search(rf'<tr data-cluster="{cid}">(.*?)</tr>', page).group(1)
+        facts = directory.loc[cid]
+        for text in (facts["hb_name"], facts["hscp_name"], f'href="{cid}.html"', f">{facts['practices']}<", "done"):
+            assert str(text) in row, (cid, text)
+    assert 'type="search"' in page and "<script>" in page and "http" not in page
+    assert not any(name in page for name in synthetic_dataset.practices["practice_name"])
+
+
+def test_manifest_records_parameters_inputs_definitions_version_and_each_report(cluster_batch):
+    from clusterqi import __version__
+    from clusterqi.indicators import catalogue_hash
+
+    _, out, clusters = cluster_batch
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["audience"] == "cluster" and manifest["parameters"]["period_end"] == "2026-09"
+    assert manifest["clusterqi_version"] == __version__
+    assert manifest["indicator_definitions_sha256"] == catalogue_hash()
+    assert manifest["inputs"] and all(len(item["sha256"]) == 64 for item in manifest["inputs"])
+    import hashlib
+
+    for cid in clusters:
+        entry = manifest["clusters"][cid]
+        assert entry["status"] == "done" and entry["seconds"] > 0
+        assert entry["output_sha256"] == hashlib.sha256((out / entry["output"]).read_bytes()).hexdigest()
+
+
+def test_no_report_of_a_cluster_audience_batch_holds_a_practice_name_code_or_list_size(
+    cluster_batch, synthetic_dataset
+):
+    from clusterqi.charts.offline import RUNTIME_PATTERN
+
+    _, out, clusters = cluster_batch
+    practices = synthetic_dataset.practices
+    codes = set(practices["practice_code"])
+    names = [n for n in practices["practice_name"] if n]
+    problems = []
+    for cid in clusters:
+        page = RUNTIME_PATTERN.sub("", (out / f"{cid}.html").read_text(encoding="utf-8"))
+        own = practices.loc[practices["cluster_id"] == cid, "list_size"].dropna().astype(float)
+        strings: list[str] = []
+        sizes: list[float] = []
+        parser = _Text()
+        parser.feed(page)
+        strings += parser.parts
+        for match in SPEC.finditer(page):
+            for key, value in _walk(json.loads(match.group(1))):
+                if isinstance(value, str):
+                    strings.append(value)
+                elif isinstance(value, (int, float)) and SIZE_FIELDS.search(key):
+                    sizes.append(float(value))
+        for match in CSV_URI.finditer(page):
+            table = pd.read_csv(StringIO(unquote(match.group(1))), dtype=str)
+            for column in table.columns:
+                numbers = pd.to_numeric(table[column], errors="coerce")
+                if SIZE_FIELDS.search(column):
+                    sizes += numbers.dropna().tolist()
+                elif numbers.notna().sum() < table[column].notna().sum():  # a text column
+                    strings += table[column].dropna().tolist()
+        assert any("Member practice" in text for text in strings), f"{cid}: chart data was not scanned"
+        for text in strings:
+            if set(CODE_TOKEN.findall(text)) & codes:
+                problems.append(f"{cid}: practice code in {text!r}")
+            problems += [f"{cid}: practice name {n!r}" for n in names if n in text]
+        problems += [f"{cid}: exact list size {s:g}" for s in set(sizes) & set(own)]
+    assert problems == []
