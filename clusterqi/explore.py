@@ -1,0 +1,215 @@
+"""The live explorer: choose board -> cluster -> indicator -> comparison in JupyterLab and see the charts.
+
+:class:`Explorer` is what ``notebooks/explore.ipynb`` shows. It is built on the same library calls
+as the cluster report, so what the analyst sees live is what a report would show:
+:func:`clusterqi.report.prepare_run_tables` (the indicator table, calculated once),
+:func:`clusterqi.report.build_report` (disclosure control for the chosen audience) and the
+:mod:`clusterqi.charts` builders. Nothing is calculated here; the explorer only chooses.
+
+Widgets (ipywidgets, live kernel only): ``board`` and ``cluster`` (the cluster list follows the
+board), ``indicator``, ``comparison`` (:data:`COMPARISONS`), ``audience`` (preview what a cluster
+lead would see, or the analyst view) and ``months`` (the period's length; a new length is
+calculated once, then cached). Every change redraws ``chart_output`` and the one-sentence
+``summary``; ``last_update_seconds`` says how long the last redraw took.
+
+Example usage (in a notebook)::
+
+    from clusterqi.explore import Explorer
+    explorer = Explorer(data="synthetic", period_end="2026-09")
+    explorer.widget          # displays the controls and the chart
+    explorer.cluster.value = "dundee-4"   # also works from code
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Explorer", "COMPARISONS", "AUDIENCE_CHOICES", "MONTH_CHOICES"]
+
+#: Comparison choices -> the chart that answers them.
+COMPARISONS = {
+    "Practices in the cluster": "practice",
+    "Clusters in the HSCP": "funnel-hscp",
+    "Clusters in the board": "funnel-hb",
+    "Rest of Scotland": "trend",
+}
+#: Audiences the explorer previews ("practice" needs a practice to name: use the report for it).
+AUDIENCE_CHOICES = {"Cluster lead (releasable)": "cluster", "Analyst (everything)": "analyst"}
+#: Period lengths offered, in months.
+MONTH_CHOICES = (6, 12, 24)
+#: Reports kept in memory (cluster x audience x months), so going back to one is instant.
+REPORT_CACHE_SIZE = 32
+
+
+class Explorer:
+    """Board -> cluster -> indicator -> comparison controls with live Altair charts.
+
+    ``data`` is ``"synthetic"`` or a folder of PHS files; ``period_end`` ``"YYYY-MM"``;
+    ``indicator_table`` an optional Parquet from :func:`clusterqi.report.prepare_run_tables`
+    for ``months`` (otherwise it is calculated once and cached).
+    """
+
+    def __init__(
+        self,
+        data: str = "synthetic",
+        period_end: str = "2026-09",
+        months: int = 12,
+        indicator_table: str | Path | None = None,
+        audience: str = "cluster",
+    ):
+        import ipywidgets as widgets
+
+        from clusterqi.charts.offline import enable_offline_charts
+        from clusterqi.indicators import load_catalogue
+
+        enable_offline_charts()
+        self.data = data
+        self.period_end = period_end
+        self._tables: dict[int, str] = {}
+        if indicator_table is not None:
+            self._tables[months] = str(indicator_table)
+        self._reports: dict[tuple, Any] = {}
+        self.catalogue = load_catalogue()
+        self.clusters = self._cluster_list(self._table_path(months))
+        self.last_update_seconds: float | None = None
+        self.current_chart = None
+        self._quiet = False
+
+        boards = self.clusters.drop_duplicates("hb_code").sort_values("hb_name")
+        self.board = widgets.Dropdown(description="Board", options=list(zip(boards["hb_name"], boards["hb_code"])))
+        self.cluster = widgets.Dropdown(description="Cluster")
+        self.indicator = widgets.Dropdown(
+            description="Indicator", options=[(ind.title, key) for key, ind in self.catalogue.items()],
+            layout=widgets.Layout(width="40em"),
+        )
+        self.comparison = widgets.Dropdown(description="Compare", options=list(COMPARISONS))
+        self.audience = widgets.Dropdown(
+            description="Audience", options=list(AUDIENCE_CHOICES.items()), value=audience
+        )
+        self.months = widgets.Dropdown(description="Months", options=list(MONTH_CHOICES), value=months)
+        self.summary = widgets.HTML()
+        self.chart_output = widgets.Output()
+        self._follow_board()  # also draws the first chart
+        self.board.observe(lambda change: self._follow_board(), names="value")
+        for control in (self.cluster, self.indicator, self.comparison, self.audience, self.months):
+            control.observe(lambda change: self.update(), names="value")
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([self.board, self.cluster]),
+                widgets.HBox([self.indicator, self.comparison]),
+                widgets.HBox([self.audience, self.months]),
+                self.summary,
+                self.chart_output,
+            ]
+        )
+
+    # --- data --------------------------------------------------------------------------------
+
+    def _table_path(self, months: int) -> str:
+        """The run's indicator table for a period length: calculated once, then from the cache."""
+        if months not in self._tables:
+            from clusterqi.paths import cache_dir
+            from clusterqi.report import prepare_run_tables
+
+            folder = cache_dir("explore", f"{self.data if self.data == 'synthetic' else Path(self.data).name}-{self.period_end}-{months}")
+            self._tables[months] = str(prepare_run_tables(self.data, self.period_end, months, folder))
+        return self._tables[months]
+
+    @staticmethod
+    def _cluster_list(path: str) -> pd.DataFrame:
+        table = pd.read_parquet(path, columns=["level", "area_id", "area_name", "hscp_code", "hb_code"])
+        clusters = table[table["level"] == "cluster"].drop_duplicates("area_id")
+        boards = table[table["level"] == "hb"].drop_duplicates("area_id").set_index("area_id")["area_name"]
+        clusters = clusters.rename(columns={"area_id": "cluster_id", "area_name": "cluster_name"})
+        clusters["hb_name"] = clusters["hb_code"].map(boards).fillna(clusters["hb_code"])
+        return clusters[["cluster_id", "cluster_name", "hscp_code", "hb_code", "hb_name"]].sort_values("cluster_name")
+
+    def report(self):
+        """The chosen cluster's disclosure-controlled report (built once per cluster, audience, months)."""
+        from clusterqi.report import build_report
+
+        key = (self.cluster.value, self.audience.value, self.months.value)
+        if key not in self._reports:
+            if len(self._reports) >= REPORT_CACHE_SIZE:
+                self._reports.pop(next(iter(self._reports)))
+            self._reports[key] = build_report(
+                cluster_id=self.cluster.value,
+                period_end=self.period_end,
+                months=self.months.value,
+                audience=self.audience.value,
+                data=self.data,
+                indicator_table=self._table_path(self.months.value),
+            )
+        return self._reports[key]
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def _follow_board(self) -> None:
+        """Make the cluster list follow the board (this triggers one redraw)."""
+        rows = self.clusters[self.clusters["hb_code"] == self.board.value]
+        options = list(zip(rows["cluster_name"], rows["cluster_id"]))
+        self._quiet = True  # one redraw for the new board, not one per intermediate value
+        try:
+            self.cluster.options = options
+            self.cluster.value = options[0][1] if options else None
+        finally:
+            self._quiet = False
+        self.update()
+
+    def chart(self):
+        """The Altair chart for the current choices (and its one-sentence summary)."""
+        from clusterqi import charts
+
+        report = self.report()
+        table = report.table
+        indicator = self.catalogue[self.indicator.value]
+        cluster_id = self.cluster.value
+        audience = self.audience.value
+        kind = COMPARISONS[self.comparison.value]
+        if kind == "practice":
+            try:
+                args = (table, indicator, cluster_id)
+                return charts.practice_chart(*args, audience=audience), charts.describe("practice", *args, audience=audience)
+            except ValueError as exc:  # practice rows withheld (fewer than 3 practices)
+                return None, str(exc)
+        if kind.startswith("funnel"):
+            # only the area's clusters are drawn; each row carries Scotland's centre, phi and
+            # tau2, so the limits stay Scotland's (drawn over the area's range of sizes)
+            area = "hscp_code" if kind == "funnel-hscp" else "hb_code"
+            home = self.clusters.set_index("cluster_id").loc[cluster_id, area]
+            local = table[(table["level"] != "cluster") | (table[area] == home)]
+            local.attrs = table.attrs
+            args = (local, indicator, "cluster")
+            chart = charts.funnel_chart(*args, highlight=cluster_id, audience=audience)
+            return chart, charts.describe("funnel", *args, highlight=cluster_id, audience=audience)
+        args = (table, indicator, cluster_id)
+        chart = charts.comparison_chart(*args, audience=audience, comparator="Rest of Scotland")
+        return chart, charts.describe("comparison", *args, audience=audience)
+
+    def update(self) -> None:
+        """Redraw the chart and summary for the current choices (called on every change)."""
+        from html import escape
+
+        if self._quiet or self.cluster.value is None:
+            return
+        started = time.perf_counter()
+        chart, text = self.chart()
+        self.current_chart = chart
+        name = self.clusters.set_index("cluster_id").loc[self.cluster.value, "cluster_name"]
+        self.summary.value = f"<p><b>{escape(str(name))}</b>: {escape(str(text))}</p>"
+        if chart is None:
+            self.chart_output.outputs = ()
+        else:
+            bundle = chart._repr_mimebundle_(include=None, exclude=None)
+            data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+            self.chart_output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
+        self.last_update_seconds = time.perf_counter() - started
+
+    def _ipython_display_(self) -> None:  # pragma: no cover - only in a live notebook
+        from IPython.display import display
+
+        display(self.widget)
