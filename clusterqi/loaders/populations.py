@@ -142,19 +142,22 @@ def read_populations(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     # Check the derived All row against Male + Female for fully published practices.
     totals = counts.assign(**key)
     sums = totals[is_sexed].groupby(["practice_code", "date"])[count_columns].sum()
-    all_positions = sex.eq(ALL_SEXES).to_numpy().nonzero()[0]
-    for i in all_positions:
-        index = (key["practice_code"].iloc[i], key["date"].iloc[i])
-        if index not in full:
-            continue
-        for name in count_columns:
-            published, expected = counts[name].iloc[i], sums.at[index, name]
-            if pd.notna(published) and published != expected:
-                raise DataError(
-                    f"{path.name}, row {spreadsheet_row(i)} (PracticeCode {index[0]}), column {name}: "
-                    f"Sex=All value {published} differs from Male + Female = {expected}; expected the "
-                    "derived total to equal the sum"
-                )
+    all_rows = totals[sex.eq(ALL_SEXES).to_numpy()]
+    all_rows = all_rows[[idx in full for idx in zip(all_rows["practice_code"], all_rows["date"])]]
+    if not all_rows.empty:
+        expected = sums.loc[list(zip(all_rows["practice_code"], all_rows["date"]))]
+        published = all_rows[count_columns].to_numpy(dtype="float64", na_value=float("nan"))
+        derived = expected[count_columns].to_numpy(dtype="float64")
+        differs = ~pd.isna(published) & (published != derived)
+        if differs.any():
+            r, c = (int(v[0]) for v in differs.nonzero())
+            i = int(all_rows.index[r])
+            name = count_columns[c]
+            raise DataError(
+                f"{path.name}, row {spreadsheet_row(i)} (PracticeCode {all_rows['practice_code'].iloc[r]}), "
+                f"column {name}: Sex=All value {published[r, c]:g} differs from Male + Female = "
+                f"{derived[r, c]:g}; expected the derived total to equal the sum"
+            )
 
     pieces = []
     sexed_rows = totals[is_sexed]
