@@ -139,7 +139,7 @@ def run_report_job(job: ReportJob) -> ReportResult:
     except NotebookFailed as exc:
         return ReportResult(job.cluster_id, "failed", time.perf_counter() - started, error=str(exc), worker=worker)
     except Exception as exc:  # the renderer refused or could not write: report it, keep going
-        message = next((line for line in str(exc).splitlines() if line.strip()), "")
+        message = next((line for line in str(exc).splitlines() if line.strip()), "").replace(partial.name, out.name)
         return ReportResult(
             job.cluster_id,
             "failed",
