@@ -48,6 +48,7 @@ __all__ = [
     "NUMBERS_COLUMNS",
     "CSV_SIGNIFICANT_FIGURES",
     "ClusterReport",
+    "report_rows",
     "ReportError",
     "MAX_REPORT_BYTES",
     "prepare_run_tables",
@@ -362,6 +363,7 @@ def build_report(
     )
     releasable, log = apply_disclosure(table, policy)
     releasable, notes = _attach_quality(releasable, flags, table, policy, cluster_id)
+    releasable = report_rows(releasable, cluster_id)
     local, measure, annotations = (None, None, None)
     if local_measures:
         local, measure, annotations = _local_measure(local_measures, data, policy, table)
@@ -377,6 +379,36 @@ def build_report(
         disclosure_log=log, quality_notes=notes, run=run, local=local, local_measure=measure,
         local_annotations=annotations,
     )
+
+
+def report_rows(table: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
+    """The rows of a (releasable) indicator table that one cluster's report shows.
+
+    The cluster's own rows (cluster and practices, every month and the total); the total rows
+    of every other unit at practice and cluster level (funnel plots and the at-a-glance chart
+    place the cluster among them); Scotland, and the cluster's home HSCP and board. Other
+    clusters' month-by-month rows are not drawn anywhere, so they are left out: the report
+    stays small and quick, and a report never carries more than it shows.
+
+    Example usage::
+
+        rows = report_rows(releasable, "dundee-4")
+    """
+    level = table["level"].astype(str)
+    own = table["cluster_id"].astype("string").eq(cluster_id).fillna(False) & level.isin(
+        ["cluster", "practice"])
+    home = table[own & level.eq("cluster")]
+    hscps = set(home["hscp_code"].dropna().astype(str))
+    boards = set(home["hb_code"].dropna().astype(str))
+    area = table["area_id"].astype(str)
+    keep = (
+        own
+        | (table["period_type"].eq("total") & level.isin(["cluster", "practice"]))
+        | level.eq("scotland")
+        | (level.eq("hscp") & area.isin(hscps))
+        | (level.eq("hb") & area.isin(boards))
+    )
+    return table[keep.to_numpy()].reset_index(drop=True)
 
 
 def _attach_quality(releasable: pd.DataFrame, flags: pd.DataFrame, table: pd.DataFrame,

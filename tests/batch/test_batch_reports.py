@@ -6,18 +6,17 @@ import json
 import re
 from html.parser import HTMLParser
 from io import StringIO
-from urllib.parse import unquote
 
 import pandas as pd
 import pytest
 
 from clusterqi.cli import main
+from clusterqi.report_html import embedded_numbers
 from tests.batch.conftest import REPORT_NOTEBOOK, write_run_file
 from tests.conftest import require
 
 pytestmark = pytest.mark.slow
 SPEC = re.compile(r"var spec = (.*?);\n  var options", re.DOTALL)
-CSV_URI = re.compile(r'href="data:text/csv;[^,"]*,([^"]*)"')
 CODE_TOKEN = re.compile(r"(?<![\d.,])\d{5}(?![\d.,])")
 SIZE_FIELDS = re.compile(r"size|denominator|list", re.IGNORECASE)
 
@@ -125,14 +124,15 @@ def test_no_report_of_a_cluster_audience_batch_holds_a_practice_name_code_or_lis
                     strings.append(value)
                 elif isinstance(value, (int, float)) and SIZE_FIELDS.search(key):
                     sizes.append(float(value))
-        for match in CSV_URI.finditer(page):
-            table = pd.read_csv(StringIO(unquote(match.group(1))), dtype=str)
-            for column in table.columns:
-                numbers = pd.to_numeric(table[column], errors="coerce")
-                if SIZE_FIELDS.search(column):
-                    sizes += numbers.dropna().tolist()
-                elif numbers.notna().sum() < table[column].notna().sum():  # a text column
-                    strings += table[column].dropna().tolist()
+        csv_text = embedded_numbers(page)
+        assert csv_text is not None, f"{cid}: no embedded numbers"
+        table = pd.read_csv(StringIO(csv_text), dtype=str)
+        for column in table.columns:
+            numbers = pd.to_numeric(table[column], errors="coerce")
+            if SIZE_FIELDS.search(column):
+                sizes += numbers.dropna().tolist()
+            elif numbers.notna().sum() < table[column].notna().sum():  # a text column
+                strings += table[column].dropna().tolist()
         assert any("Member practice" in text for text in strings), f"{cid}: chart data was not scanned"
         for text in strings:
             if set(CODE_TOKEN.findall(text)) & codes:

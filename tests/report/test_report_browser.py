@@ -7,11 +7,12 @@ import csv
 import io
 import json
 import re
-from urllib.parse import unquote
+from pathlib import Path
 
 import pytest
 
 from clusterqi.charts.offline import CHART_CLASS
+from clusterqi.report_html import embedded_numbers
 from clusterqi.report import MAX_REPORT_BYTES, measure_html
 from tests.conftest import SYNTHETIC_PERIOD_END
 from tests.report.conftest import MONTHS, offline_browser, run_report
@@ -45,6 +46,19 @@ def test_every_chart_draws_offline_with_no_console_error_and_no_request(report):
         drawn = page.locator(f".{CHART_CLASS} svg.marks").count()
         views = page.evaluate("window.clusterqiViews.length")
         assert charts > 0 and drawn == charts == views
+        assert state.errors == []
+        assert state.requests == [report.html.resolve().as_uri()]
+
+
+def test_download_link_gives_the_embedded_numbers_as_a_csv_file_offline(report, page_html):
+    with offline_browser(report.html) as state:
+        with state.page.expect_download() as info:
+            state.page.click("a.cqi-download-link")
+        download = info.value
+        text = Path(download.path()).read_text(encoding="utf-8")
+        assert download.suggested_filename.endswith(".csv")
+        assert text == embedded_numbers(page_html)
+        assert text.startswith("indicator_id,level,")
         assert state.errors == []
         assert state.requests == [report.html.resolve().as_uri()]
 
@@ -143,7 +157,7 @@ def test_cluster_audience_report_holds_no_practice_name_code_or_exact_list_size(
     chart_sizes = set().union(*(_size_numbers(s, set()) for s in specs))
     assert not {float(s) for s in own_sizes} & chart_sizes
 
-    csv_text = unquote(re.search(r'href="data:text/csv;charset=utf-8,([^"]+)"', page_html).group(1))
+    csv_text = embedded_numbers(page_html)
     cells = {c for row in csv.reader(io.StringIO(csv_text)) for c in row}
     assert not cells & codes and not cells & names
     assert not cells & ({str(s) for s in own_sizes} | {f"{s}.0" for s in own_sizes})

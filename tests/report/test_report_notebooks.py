@@ -7,12 +7,12 @@ import csv
 import io
 import re
 import shutil
-from urllib.parse import unquote
 
 import pandas as pd
 import pytest
 
 from clusterqi.charts.offline import CHART_CLASS
+from clusterqi.report_html import embedded_numbers
 from clusterqi.report import QUALITY_FILE, RUN_FILE
 from tests.conftest import SYNTHETIC_PERIOD_END
 from tests.report.conftest import MONTHS, offline_browser, run_report
@@ -24,7 +24,7 @@ XSS_PRACTICE_NAME = "<img src=x onerror=alert(2)>"
 
 
 def _csv_rows(page: str) -> list[dict]:
-    text = unquote(re.search(r'href="data:text/csv;charset=utf-8,([^"]+)"', page).group(1))
+    text = embedded_numbers(page)
     return list(csv.DictReader(io.StringIO(text)))
 
 
