@@ -14,6 +14,8 @@ Example usage::
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import altair as alt
@@ -125,12 +127,15 @@ def practice_chart(
     suppressed = base.transform_filter("!isValid(datum.value)").mark_text(
         align="left", x=4, fontStyle="italic", color=COMPARATOR_LINE,
     ).encode(text=alt.value("suppressed"))
-    cluster_rule = alt.Chart().mark_rule(color=CLUSTER_LINE, strokeWidth=2).encode(
-        x=alt.datum(data.attrs["cluster_value"]))
-    scotland_rule = alt.Chart().mark_rule(color=COMPARATOR_LINE, strokeDash=[6, 4],
-                                          strokeWidth=2).encode(
-        x=alt.datum(data.attrs["scotland"]))
-    return alt.layer(scotland_rule, cluster_rule, bars, points, suppressed).properties(
+    # reference lines only for values that are shown (a suppressed cluster total has none)
+    rules = []
+    if math.isfinite(data.attrs["scotland"]):
+        rules.append(alt.Chart().mark_rule(color=COMPARATOR_LINE, strokeDash=[6, 4],
+                                           strokeWidth=2).encode(x=alt.datum(data.attrs["scotland"])))
+    if math.isfinite(data.attrs["cluster_value"]):
+        rules.append(alt.Chart().mark_rule(color=CLUSTER_LINE, strokeWidth=2).encode(
+            x=alt.datum(data.attrs["cluster_value"])))
+    return alt.layer(*rules, bars, points, suppressed).properties(
         height=alt.Step(ROW_STEP),
         title=alt.Title(
             f"{ind.title}, {inputs.period_label(data.attrs['period'])}",

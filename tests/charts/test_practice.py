@@ -57,3 +57,17 @@ def test_summary_sentence_counts_comparisons_and_gives_the_range(table):
 def test_practice_data_table_rows(table):
     frame = chart_data_table("practice", table, INDICATORS["abx"], CLUSTER)
     assert frame["Practice"].tolist() == PRACTICES
+
+
+def test_a_suppressed_cluster_total_draws_no_cluster_line_and_stays_valid_json(table):
+    import json
+
+    suppressed = table.copy()
+    own_total = (suppressed["level"] == "cluster") & (suppressed["area_id"] == CLUSTER)
+    suppressed.loc[own_total, ["numerator", "value", "lower_95", "upper_95"]] = float("nan")
+    chart = practice_chart(suppressed, INDICATORS["abx"], CLUSTER)
+    spec_text = json.dumps(chart.to_dict(), allow_nan=False)  # NaN would not be valid JSON
+    assert '"datum"' in spec_text  # the Scotland line is still drawn
+    assert "for the cluster" in describe_practices(suppressed, INDICATORS["abx"], CLUSTER)
+    _, subtitle = titles(chart)
+    assert "the cluster (suppressed)" in " ".join(subtitle)
