@@ -580,7 +580,10 @@ def apply_disclosure(
     """
     _check_table(indicator_table)
     _check_policy_against(indicator_table, policy)
-    table = indicator_table.reset_index(drop=True).copy()
+    table = indicator_table.reset_index(drop=True)
+    if policy.audience != "analyst":
+        table = table[~_unseen_practices(table, policy.cluster_id)].reset_index(drop=True)
+    table = table.copy()
     band = size_band(table["denominator"])
     table["qualifier"] = pd.Series([None] * len(table), dtype="str")
     table["denominator_band"] = pd.Series(band["band"].to_numpy(), dtype="str")
@@ -646,6 +649,24 @@ def apply_disclosure(
     return _finish(table, policy), log
 
 
+def _unseen_practices(table: pd.DataFrame, cluster_id: str | None) -> np.ndarray:
+    """Rows an audience never sees and on which no cell it sees depends: left out up front.
+
+    Practice rows of other clusters with two or more practices. Their suppression cannot reach a
+    row that is kept: a practice row belongs only to its cluster's group (where a secondary
+    suppression picks a sibling practice before the cluster total whenever the cluster has
+    another practice) and to its own months group. Unclustered practices stay (they are in
+    their HSCP's and board's groups), and so do single-practice clusters. The result equals
+    running the whole table; it just does not spend time on rows that are then dropped.
+    """
+    practice = (table["level"] == "practice").to_numpy()
+    cluster = table["cluster_id"].astype("string")
+    sizes = table.loc[practice].groupby(cluster[practice], dropna=True)["area_id"].nunique()
+    shared = cluster.map(sizes).fillna(0).to_numpy() >= 2
+    other = cluster.ne(cluster_id).fillna(False).to_numpy()
+    return practice & other & shared
+
+
 def _finish(table: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
     table = table.reset_index(drop=True)
     table.attrs = {
@@ -700,7 +721,9 @@ def _apply_audience(
     practice = table["level"] == "practice"
     own = practice & (table["cluster_id"] == policy.cluster_id)
     others = practice & ~own
-    n_other = int(table.loc[others, "area_id"].nunique())
+    in_original = original["level"] == "practice"
+    n_other = int(original.loc[in_original & (original["cluster_id"] != policy.cluster_id)
+                               .fillna(True), "area_id"].nunique())
     table = table.loc[~others].copy()
     logs.append(_summary_row(
         "practice rows", "every practice outside the cluster", f"audience {policy.audience}",

@@ -212,3 +212,22 @@ def test_suppressed_rows_reveal_nothing_derived(table):
 def test_missing_columns_are_reported_by_name(table):
     with pytest.raises(DataError, match="missing column\\(s\\) numerator"):
         apply_disclosure(table.drop(columns="numerator"), DisclosurePolicy(cluster_id="north-1"))
+
+
+def test_cluster_release_suppresses_exactly_what_the_whole_table_suppresses(synthetic_indicators):
+    """Other clusters' practices are left out before suppression runs; that must change nothing."""
+    from clusterqi.disclosure import suppress_cells
+
+    marks = suppress_cells(synthetic_indicators)
+    whole = synthetic_indicators.assign(_hidden=marks["suppression"].notna().to_numpy())
+    key = ["indicator_id", "level", "area_id", "period"]
+    clusters = whole.loc[whole["level"] == "cluster"]
+    for cluster_id in clusters["area_id"].drop_duplicates().iloc[::25]:
+        released, _ = apply_disclosure(synthetic_indicators,
+                                       DisclosurePolicy(cluster_id=cluster_id, salt="same"))
+        shown = released[released["level"] != "practice"].assign(
+            _hidden=lambda t: t["qualifier"].eq("c").fillna(False))
+        expected = whole.loc[whole["level"] != "practice", [*key, "_hidden"]]
+        merged = shown[[*key, "_hidden"]].merge(expected, on=key, suffixes=("", "_whole"))
+        assert len(merged) == len(shown)
+        assert (merged["_hidden"] == merged["_hidden_whole"]).all(), cluster_id
