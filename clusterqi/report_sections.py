@@ -118,8 +118,13 @@ def _chart(kind: str, caption: str, *args: Any, **kwargs: Any) -> None:
     take the same arguments, so all three see the same rows.
     """
     from clusterqi import charts
+    from clusterqi.charts.offline import offline_renderer
 
-    display(getattr(charts, _BUILDERS[kind])(*args, **kwargs))
+    chart = getattr(charts, _BUILDERS[kind])(*args, **kwargs)
+    # The builders' specs are validated against the Vega-Lite schema by the chart tests; a report
+    # of ~30 charts skips that second validation (a fifth of its time) and always uses the
+    # offline renderer, whatever renderer the session has enabled.
+    display(offline_renderer(chart.to_dict(validate=False, context={"pre_transform": False})), raw=True)
     sentence = charts.describe(kind, *args, **kwargs)
     numbers = charts.chart_data_table(kind, *args, **kwargs)
     markup = f"<p class='cqi-summary'>{_e(sentence)}</p>"
@@ -215,7 +220,9 @@ def show_indicator_sections(report) -> None:
     """One section per indicator: why it matters, funnel, trend with comparator dropdown, SPC,
     the cluster's practices (when the audience may see them), interpretation and change ideas."""
     aud = report.audience
+    by_indicator = dict(tuple(report.table.groupby("indicator_id", sort=False, observed=True)))
     for indicator_id, ind in report.catalogue.items():
+        table = by_indicator.get(indicator_id, report.table.iloc[:0])
         sid = section_id("indicator", indicator_id)
         _show(
             f"<h3 id='{sid}'>{_e(ind.title)}</h3>"
@@ -226,14 +233,14 @@ def show_indicator_sections(report) -> None:
         own_total = _rows(report, indicator_id, "cluster", "total")
         own_total = own_total[own_total["area_id"] == report.cluster_id]
         total = own_total.iloc[0] if len(own_total) else None
-        _chart("funnel", "The numbers behind the funnel plot", report.table, ind, "cluster",
+        _chart("funnel", "The numbers behind the funnel plot", table, ind, "cluster",
                highlight=report.cluster_id, audience=aud)
-        _chart("comparison", "The numbers behind the trend chart", report.table, ind,
+        _chart("comparison", "The numbers behind the trend chart", table, ind,
                report.cluster_id, audience=aud)
-        _chart("spc", "The numbers behind the SPC chart", report.table, ind, report.cluster_id,
+        _chart("spc", "The numbers behind the SPC chart", table, ind, report.cluster_id,
                "cluster", audience=aud)
         if len(_rows(report, indicator_id, "practice", "total")):
-            _chart("practice", "The numbers behind the practice chart", report.table, ind,
+            _chart("practice", "The numbers behind the practice chart", table, ind,
                    report.cluster_id, audience=aud)
         else:
             _show(
