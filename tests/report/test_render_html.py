@@ -120,3 +120,15 @@ def test_measure_html_splits_runtime_chart_data_and_download(tmp_path):
     assert 800_000 < parts["runtime"] < 1_000_000
     assert parts["charts"] == 2 and parts["chart_data"] > 0 and parts["download"] > 0
     assert parts["total"] == parts["runtime"] + parts["chart_data"] + parts["download"] + parts["other"]
+
+
+def test_a_report_gets_the_permissions_of_any_new_file_not_private_ones(tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        out = render_html(_notebook(), tmp_path / "r.html")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
