@@ -259,18 +259,15 @@ class ClusterReport:
 
     @property
     def numbers(self) -> pd.DataFrame:
-        """The cluster's own rows, its member practices (as released) and its comparator areas."""
+        """The cluster's own rows, its member practices (as released) and its comparator areas.
+
+        The table holds only the report's rows (:func:`report_rows`), so its HSCP and board rows
+        are already the cluster's home ones.
+        """
         t = self.table
-        own = t[t["cluster_id"].astype("string").eq(self.cluster_id).fillna(False)]
-        own = own[own["level"].isin(["cluster", "practice"])]
-        home = own[own["level"] == "cluster"]
-        hscps = set(home["hscp_code"].dropna().astype(str))
-        boards = set(home["hb_code"].dropna().astype(str))
-        areas = t[
-            ((t["level"] == "hscp") & t["area_id"].astype("string").isin(hscps).fillna(False))
-            | ((t["level"] == "hb") & t["area_id"].astype("string").isin(boards).fillna(False))
-            | (t["level"] == "scotland")
-        ]
+        own = t[t["cluster_id"].astype("string").eq(self.cluster_id).fillna(False)
+                & t["level"].isin(["cluster", "practice"])]
+        areas = t[t["level"].isin(["hscp", "hb", "scotland"])]
         rows = pd.concat([own, areas], ignore_index=True)
         return rows[[c for c in NUMBERS_COLUMNS if c in rows.columns]]
 
