@@ -173,7 +173,7 @@ class Explorer:
         if kind == "practice":
             try:
                 args = (table, indicator, cluster_id)
-                return charts.practice_chart(*args, audience=audience), charts.describe("practice", *args, audience=audience)
+                return charts.chart_with_text("practice", *args, audience=audience)[:2]
             except ValueError as exc:  # practice rows withheld (fewer than 3 practices)
                 return None, str(exc)
         if kind.startswith("funnel"):
@@ -184,11 +184,10 @@ class Explorer:
             local = table[(table["level"] != "cluster") | (table[area] == home)]
             local.attrs = table.attrs
             args = (local, indicator, "cluster")
-            chart = charts.funnel_chart(*args, highlight=cluster_id, audience=audience)
-            return chart, charts.describe("funnel", *args, highlight=cluster_id, audience=audience)
+            return charts.chart_with_text("funnel", *args, highlight=cluster_id, audience=audience)[:2]
         args = (table, indicator, cluster_id)
-        chart = charts.comparison_chart(*args, audience=audience, comparator="Rest of Scotland")
-        return chart, charts.describe("comparison", *args, audience=audience)
+        return charts.chart_with_text("comparison", *args, audience=audience,
+                                      comparator="Rest of Scotland")[:2]
 
     def update(self) -> None:
         """Redraw the chart and summary for the current choices (called on every change)."""

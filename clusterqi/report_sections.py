@@ -105,28 +105,19 @@ def html_table(frame: pd.DataFrame, caption: str, max_rows: int = MAX_TABLE_ROWS
     )
 
 
-_BUILDERS = {
-    "funnel": "funnel_chart", "spc": "spc_chart", "comparison": "comparison_chart",
-    "summary": "summary_chart", "practice": "practice_chart",
-}
-
-
 def _chart(kind: str, caption: str, *args: Any, **kwargs: Any) -> None:
     """Display a chart of ``kind``, its one-sentence summary and the collapsible numbers behind it.
 
-    The builder, :func:`clusterqi.charts.describe` and :func:`clusterqi.charts.chart_data_table`
-    take the same arguments, so all three see the same rows.
+    :func:`clusterqi.charts.chart_with_text` gives all three from the builder's arguments.
     """
-    from clusterqi import charts
+    from clusterqi.charts import chart_with_text
     from clusterqi.charts.offline import offline_renderer
 
-    chart = getattr(charts, _BUILDERS[kind])(*args, **kwargs)
+    chart, sentence, numbers = chart_with_text(kind, *args, **kwargs)
     # The builders' specs are validated against the Vega-Lite schema by the chart tests; a report
     # of ~30 charts skips that second validation (a fifth of its time) and always uses the
     # offline renderer, whatever renderer the session has enabled.
     display(offline_renderer(chart.to_dict(validate=False, context={"pre_transform": False})), raw=True)
-    sentence = charts.describe(kind, *args, **kwargs)
-    numbers = charts.chart_data_table(kind, *args, **kwargs)
     markup = f"<p class='cqi-summary'>{_e(sentence)}</p>"
     if numbers is not None and len(numbers):
         markup += html_table(numbers, caption)

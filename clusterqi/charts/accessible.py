@@ -18,11 +18,15 @@ kind           builder                sentence
 The sentences are built from the same numbers the chart draws; the tables hold those numbers
 with plain-English column names (values rounded to 4 significant figures, as in the charts).
 
+:func:`chart_with_text` gives all three at once (the chart's rows prepared once), which is what
+the report and the explorer show.
+
 Example usage::
 
-    from clusterqi.charts import describe, chart_data_table
+    from clusterqi.charts import describe, chart_data_table, chart_with_text
     describe("funnel", releasable, ind, "cluster", highlight="dundee-4")
     chart_data_table("funnel", releasable, ind, "cluster", highlight="dundee-4")
+    chart, sentence, numbers = chart_with_text("funnel", releasable, ind, "cluster", highlight="dundee-4")
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import altair as alt
 import pandas as pd
+from altair.utils.schemapi import debug_mode
 
 from clusterqi.charts import inputs
 from clusterqi.charts.comparison import comparison_data, describe_comparison
@@ -39,7 +45,7 @@ from clusterqi.charts.practice import describe_practices, practice_data
 from clusterqi.charts.spc import describe_spc, spc_data
 from clusterqi.charts.summary import describe_summary, summary_data
 
-__all__ = ["CHART_KINDS", "describe", "chart_data_table"]
+__all__ = ["CHART_KINDS", "describe", "chart_data_table", "chart_with_text"]
 
 CHART_KINDS = ("funnel", "spc", "comparison", "summary", "practice")
 _DESCRIBE: dict[str, Callable[..., str]] = {
@@ -154,3 +160,29 @@ def chart_data_table(kind: str, *args: Any, **kwargs: Any) -> pd.DataFrame:
     column per series (the cluster, each comparator, each member practice).
     """
     return _TABLES[_kind(kind)](*args, **kwargs)
+
+
+_BUILDERS = {
+    "funnel": "funnel_chart", "spc": "spc_chart", "comparison": "comparison_chart",
+    "summary": "summary_chart", "practice": "practice_chart",
+}
+
+
+def chart_with_text(kind: str, *args: Any, **kwargs: Any) -> tuple[alt.TopLevelMixin, str, pd.DataFrame]:
+    """The chart of ``kind``, its one-sentence summary and the numbers behind it, in one call.
+
+    Takes the builder's arguments. The chart's rows are prepared once for all three
+    (:func:`clusterqi.charts.inputs.shared_chart_data`), and Altair does not re-validate each
+    part of the spec as it is built (its "debug mode"): the builders' specs are validated
+    against the Vega-Lite schema by the chart tests, and a report draws ~30 charts.
+
+    Example usage::
+
+        chart, sentence, numbers = chart_with_text("spc", releasable, ind, "dundee-4", "cluster")
+    """
+    from clusterqi import charts
+
+    builder = getattr(charts, _BUILDERS[_kind(kind)])
+    with inputs.shared_chart_data(), debug_mode(False):
+        chart = builder(*args, **kwargs)
+        return chart, describe(kind, *args, **kwargs), chart_data_table(kind, *args, **kwargs)

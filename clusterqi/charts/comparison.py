@@ -57,6 +57,7 @@ PRACTICE_OPACITY = 0.85
 DIMMED_OPACITY = 0.15
 
 
+@inputs.prepared_once
 def comparison_data(
     table: pd.DataFrame,
     indicator: Any,

@@ -102,6 +102,7 @@ def _lines(table: pd.DataFrame, indicator_id: str, kind: str, multiplier: float,
     return out.rename(columns=LINE_KEYS)
 
 
+@inputs.prepared_once
 def funnel_data(
     table: pd.DataFrame,
     indicator: Any,

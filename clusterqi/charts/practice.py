@@ -38,6 +38,7 @@ MARKER_SIZE = 110
 PRACTICES_VIEW = "practice_points"
 
 
+@inputs.prepared_once
 def practice_data(
     table: pd.DataFrame,
     indicator: Any,

@@ -103,6 +103,7 @@ def annotation_frame(annotations: Any) -> pd.DataFrame:
                          "label": [f"PDSA {n + 1}" for n in range(len(dates))]})
 
 
+@inputs.prepared_once
 def spc_data(table: pd.DataFrame, indicator: Any, area_id: str, level: str) -> pd.DataFrame:
     """The month series an SPC chart draws (its embedded data), one row per month.
 

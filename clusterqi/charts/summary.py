@@ -46,6 +46,7 @@ MARKER_SIZE = 120
 EDGE = 1.05  # the axis runs a little past the furthest cluster
 
 
+@inputs.prepared_once
 def summary_data(
     table: pd.DataFrame,
     catalogue: Mapping[str, Any],

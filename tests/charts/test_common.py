@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import altair as alt
+import pandas as pd
 import pytest
 
 import clusterqi.charts as charts
@@ -125,3 +126,27 @@ def test_every_kind_has_a_sentence_and_a_table(table, kind):
 def test_unknown_chart_kind_is_refused(table):
     with pytest.raises(ValueError, match="pie"):
         charts.describe("pie", table)
+
+
+@pytest.mark.parametrize("kind", list(BUILDS))
+def test_chart_with_text_gives_what_the_three_separate_calls_give(kind, table):
+    builder, args, kwargs = BUILDS[kind]
+    chart, sentence, numbers = charts.chart_with_text(kind, table, *args, **kwargs)
+    assert chart.to_dict() == builder(table, *args, **kwargs).to_dict()  # and still schema-valid
+    assert sentence == charts.describe(kind, table, *args, **kwargs)
+    pd.testing.assert_frame_equal(numbers, charts.chart_data_table(kind, table, *args, **kwargs))
+
+
+def test_shared_chart_data_prepares_rows_once_per_arguments_and_hands_out_copies(table, monkeypatch):
+    from clusterqi.charts import inputs, spc
+
+    calls = []
+    original = spc.spc_data.__wrapped__
+    shared = inputs.prepared_once(lambda *a, **k: calls.append(a) or original(*a, **k))
+    with inputs.shared_chart_data():
+        first = shared(table, ABX, CLUSTER, "cluster")
+        first["value"] = -1.0  # a caller changing its copy changes no one else's
+        second = shared(table, ABX, CLUSTER, "cluster")
+    assert len(calls) == 1 and (second["value"] != -1.0).all()
+    shared(table, ABX, CLUSTER, "cluster")  # outside the block nothing is remembered
+    assert len(calls) == 2
