@@ -27,7 +27,7 @@ import pandas as pd
 
 from clusterqi.charts import inputs
 from clusterqi.charts.spc import MONTH_FORMAT
-from clusterqi.charts.theme import CATEGORICAL, CLUSTER_LINE, COMPARATOR_LINE
+from clusterqi.charts.theme import CATEGORICAL, CLUSTER_LINE, COMPARATOR_LINE, when
 
 __all__ = [
     "COMPARATOR",
@@ -139,22 +139,18 @@ def comparison_chart(
         .transform_filter(shown)
         .mark_line(point=True)
         .encode(
-            x=x, y=y, detail="series:N", tooltip=tooltip,
-            color=alt.condition("datum.role == 'cluster'", alt.value(CLUSTER_LINE),
-                                alt.value(COMPARATOR_LINE)),
-            strokeDash=alt.condition("datum.role == 'cluster'", alt.value([1, 0]),
-                                     alt.value([6, 4])),
-            strokeWidth=alt.condition("datum.role == 'cluster'", alt.value(3),
-                                      alt.value(2)),
+            x=x, y=y, detail=alt.Detail("series:N"), tooltip=tooltip,
+            color=when(alt.ColorValue, "datum.role == 'cluster'", CLUSTER_LINE, COMPARATOR_LINE),
+            strokeDash=when(alt.StrokeDashValue, "datum.role == 'cluster'", [1, 0], [6, 4]),
+            strokeWidth=when(alt.StrokeWidthValue, "datum.role == 'cluster'", 3, 2),
         )
     )
     labels = (
         alt.Chart(data)
         .transform_filter(f"({shown}) && utcFormat(datum.month, '%Y-%m') == '{last_month}'")
         .mark_text(align="left", dx=8, fontWeight="bold")
-        .encode(x=x, y=y, text="series:N",
-                color=alt.condition("datum.role == 'cluster'", alt.value(CLUSTER_LINE),
-                                    alt.value(COMPARATOR_LINE)))
+        .encode(x=x, y=y, text=alt.Text("series:N"),
+                color=when(alt.ColorValue, "datum.role == 'cluster'", CLUSTER_LINE, COMPARATOR_LINE))
     )
     layers = [main, labels]
     practice_names = sorted(data.loc[data["role"] == "practice", "series"].unique())
@@ -169,8 +165,7 @@ def comparison_chart(
                 x=x, y=y, tooltip=tooltip,
                 color=alt.Color("series:N", title="Member practices (click to highlight)",
                                 scale=alt.Scale(domain=practice_names, range=CATEGORICAL)),
-                opacity=alt.condition(highlight, alt.value(PRACTICE_OPACITY),
-                                      alt.value(DIMMED_OPACITY)),
+                opacity=when(alt.OpacityValue, highlight, PRACTICE_OPACITY, DIMMED_OPACITY),
             )
             .add_params(highlight)
             .properties(name=PRACTICES_VIEW)

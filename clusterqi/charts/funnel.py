@@ -33,6 +33,7 @@ from clusterqi.charts.theme import (
     SHAPES,
     category_scale,
     shape_scale,
+    when,
 )
 
 __all__ = [
@@ -218,18 +219,17 @@ def funnel_chart(
         .encode(
             x=x,
             y=alt.Y("limit_value:Q", title=y_title, scale=alt.Scale(zero=False)),
-            detail="limit:N",
+            detail=alt.Detail("limit:N"),
             strokeDash=alt.StrokeDash(
                 "level:N", title="Limits",
                 scale=alt.Scale(domain=["95% limits", "99.8% limits"], range=[[6, 3], [1, 0]]),
             ),
-            opacity=alt.condition("datum.adjusted", alt.value(1.0),
-                                  alt.value(UNADJUSTED_OPACITY)),
-            strokeWidth=alt.condition("datum.adjusted", alt.value(1.5), alt.value(1.0)),
+            opacity=when(alt.OpacityValue, "datum.adjusted", 1.0, UNADJUSTED_OPACITY),
+            strokeWidth=when(alt.StrokeWidthValue, "datum.adjusted", 1.5, 1.0),
         )
     )
     baseline_layer = alt.Chart().mark_rule(color=LIMIT_LINE, strokeWidth=1).encode(
-        y=alt.datum(float(baseline)))
+        y=alt.YDatum(float(baseline)))
     categories = [c for c in CATEGORY_COLOURS if c in set(data["category"])]
     unit_highlight = alt.selection_point(name=UNIT_HIGHLIGHT, fields=["unit"], on="click",
                                          clear="dblclick")
@@ -253,9 +253,8 @@ def funnel_chart(
                             scale=category_scale(categories)),
             shape=alt.Shape("category:N", title="Compared with Scotland",
                             scale=shape_scale(categories)),
-            size=alt.condition("datum.selected", alt.value(HIGHLIGHT_SIZE),
-                               alt.value(POINT_SIZE)),
-            opacity=alt.condition(unit_highlight, alt.value(1.0), alt.value(DIMMED_OPACITY)),
+            size=when(alt.SizeValue, "datum.selected", HIGHLIGHT_SIZE, POINT_SIZE),
+            opacity=when(alt.OpacityValue, unit_highlight, 1.0, DIMMED_OPACITY),
             tooltip=tooltip,
         )
         .add_params(unit_highlight)
@@ -265,7 +264,7 @@ def funnel_chart(
         alt.Chart(data)
         .transform_filter("datum.selected")
         .mark_text(align="left", dx=10, dy=-10, fontWeight="bold")
-        .encode(x=x, y=alt.Y("value:Q"), text="unit:N")
+        .encode(x=x, y=alt.Y("value:Q"), text=alt.Text("unit:N"))
     )
     subtitle = [
         f"Each point is a {singular}, placed by its size. The lines are the 95% and 99.8% "

@@ -112,7 +112,7 @@ def practice_chart(
         alt.Tooltip("note:N", title="Interpretation"),
     ]
     bars = base.mark_rule(color=MARKER_OUTLINE, strokeWidth=2).encode(
-        x=alt.X("lower:Q", title=x_title, scale=alt.Scale(zero=False)), x2="upper:Q",
+        x=alt.X("lower:Q", title=x_title, scale=alt.Scale(zero=False)), x2=alt.X2("upper:Q"),
         tooltip=tooltip)
     categories = [c for c in CATEGORY_COLOURS if c in set(data["category"])]
     points = base.transform_filter("isValid(datum.value)").mark_point(
@@ -127,15 +127,15 @@ def practice_chart(
     ).properties(name=PRACTICES_VIEW)
     suppressed = base.transform_filter("!isValid(datum.value)").mark_text(
         align="left", x=4, fontStyle="italic", color=COMPARATOR_LINE,
-    ).encode(text=alt.value("suppressed"))
+    ).encode(text=alt.TextValue("suppressed"))
     # reference lines only for values that are shown (a suppressed cluster total has none)
     rules = []
     if math.isfinite(data.attrs["scotland"]):
         rules.append(alt.Chart().mark_rule(color=COMPARATOR_LINE, strokeDash=[6, 4],
-                                           strokeWidth=2).encode(x=alt.datum(data.attrs["scotland"])))
+                                           strokeWidth=2).encode(x=alt.XDatum(data.attrs["scotland"])))
     if math.isfinite(data.attrs["cluster_value"]):
         rules.append(alt.Chart().mark_rule(color=CLUSTER_LINE, strokeWidth=2).encode(
-            x=alt.datum(data.attrs["cluster_value"])))
+            x=alt.XDatum(data.attrs["cluster_value"])))
     return alt.layer(*rules, bars, points, suppressed).properties(
         height=alt.Step(ROW_STEP),
         title=alt.Title(

@@ -182,7 +182,7 @@ def spc_chart(
         .encode(
             x=x,
             y=alt.Y("line_value:Q", title=y_title),
-            detail="line:N",
+            detail=alt.Detail("line:N"),
             strokeDash=alt.StrokeDash(
                 "line_label:N", title=None,
                 scale=alt.Scale(domain=limit_domain, range=[[1, 0], [5, 3]][:len(limit_domain)]),
@@ -237,7 +237,7 @@ def spc_chart(
                      alt.Tooltip("text:N", title="Change")]))
         layers.append(note_base.mark_text(align="left", baseline="top", dx=3, y=2, angle=0,
                                           fontSize=11, color=COMPARATOR_LINE)
-                      .encode(text="label:N"))
+                      .encode(text=alt.Text("label:N")))
     rules = RUN_CHART_RULES if chart_type == "run" else SPC_RULES
     period_text = inputs.months_label(data["month"])
     cycles = [f"{label} ({pd.Timestamp(date).strftime('%d %b %Y')}): {text}"

@@ -140,10 +140,10 @@ def summary_chart(
     spread = base.mark_bar(color=RANGE_FILL, size=16).encode(
         x=alt.X("p_lowest:Q", title="Scotland's clusters: lowest to highest (dark: middle "
                                     "half)", scale=x_scale, axis=x_axis),
-        x2="p_highest:Q", tooltip=tooltip)
+        x2=alt.X2("p_highest:Q"), tooltip=tooltip)
     middle = base.mark_bar(color=INTERQUARTILE_FILL, size=16).encode(
-        x=alt.X("p_q25:Q", scale=x_scale), x2="p_q75:Q", tooltip=tooltip)
-    centre = alt.Chart().mark_rule(color=LIMIT_LINE, strokeWidth=2).encode(x=alt.datum(0))
+        x=alt.X("p_q25:Q", scale=x_scale), x2=alt.X2("p_q75:Q"), tooltip=tooltip)
+    centre = alt.Chart().mark_rule(color=LIMIT_LINE, strokeWidth=2).encode(x=alt.XDatum(0))
     categories = [c for c in CATEGORY_COLOURS if c in set(data["category"])]
     marker = base.transform_filter("isValid(datum.p_value)").mark_point(
         filled=True, size=MARKER_SIZE, stroke=MARKER_OUTLINE, strokeWidth=1, opacity=1,

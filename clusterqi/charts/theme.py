@@ -28,10 +28,13 @@ Example usage::
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 
 __all__ = [
     "THEME_NAME",
+    "when",
     "FONT",
     "BETTER",
     "SIMILAR",
@@ -134,6 +137,22 @@ SIGNAL_SHAPES = {"improvement": "diamond", "concern": "square", "neutral": "tria
 def category_scale(domain: list[str], colours: dict[str, str] = CATEGORY_COLOURS) -> alt.Scale:
     """An Altair colour scale mapping each category word in ``domain`` to its house colour."""
     return alt.Scale(domain=list(domain), range=[colours[c] for c in domain])
+
+
+def when(channel: type, test: str | alt.Parameter, if_true: Any, otherwise: Any) -> Any:
+    """``alt.condition(test, alt.value(if_true), alt.value(otherwise))`` as a typed channel value.
+
+    ``channel`` is Altair's value class of the encoding (``alt.ColorValue``, ``alt.OpacityValue``
+    ...); ``test`` a Vega expression or a selection parameter. Same spec as ``alt.condition``, but
+    Altair need not search its whole schema for the class a plain dict belongs to, which cost
+    a report ~0.4 s (about 100 conditions and shorthands).
+
+    Example usage::
+
+        color=when(alt.ColorValue, "datum.role == 'cluster'", CLUSTER_LINE, COMPARATOR_LINE)
+    """
+    predicate = {"param": test.name} if isinstance(test, alt.Parameter) else {"test": test}
+    return channel(otherwise, condition={**predicate, "value": if_true})
 
 
 def shape_scale(domain: list[str], shapes: dict[str, str] = SHAPES) -> alt.Scale:
