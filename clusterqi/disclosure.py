@@ -521,8 +521,8 @@ def _check_table(table: pd.DataFrame) -> None:
 def _check_policy_against(table: pd.DataFrame, policy: DisclosurePolicy) -> None:
     if policy.audience == "analyst":
         return
-    known = set(table.loc[table["level"] == "cluster", "area_id"].dropna()) | set(
-        table.loc[table["level"] == "practice", "cluster_id"].dropna())
+    known = set(table.loc[table["level"] == "cluster", "area_id"].dropna().unique()) | set(
+        table.loc[table["level"] == "practice", "cluster_id"].dropna().unique())
     if policy.cluster_id not in known:
         raise DisclosurePolicyError(
             f"DisclosurePolicy.cluster_id: {policy.cluster_id!r} is not a cluster in the indicator "

@@ -359,8 +359,9 @@ def build_report(
         **salt,
     )
     releasable, log = apply_disclosure(table, policy)
-    releasable, notes = _attach_quality(releasable, flags, table, policy, cluster_id)
-    releasable = report_rows(releasable, cluster_id)
+    # quality flags attach row by row, so only the rows the report shows need them
+    releasable, notes = _attach_quality(report_rows(releasable, cluster_id), flags, table, policy,
+                                        cluster_id)
     local, measure, annotations = (None, None, None)
     if local_measures:
         local, measure, annotations = _local_measure(local_measures, data, policy, table)
