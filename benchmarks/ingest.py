@@ -4,7 +4,7 @@ Measures, each in its own subprocess (so peak RSS is that job's alone):
 
 1. ``clusterqi cold``: :func:`clusterqi.loaders.load_prescribing` with an empty cache (reads every
    CSV month by month, hashes it, writes the Parquet cache);
-2. ``clusterqi cached``: the same call again (reads the Parquet cache);
+2. ``clusterqi cached``: the same call again (reads the memory-mapped combined ``.arrow`` cache);
 3. ``duckdb``: one DuckDB query doing the same aggregation over the same CSVs (non-practice codes
    99996-99999 dropped, items / quantity / cost summed per practice, month, BNF code), fetched into
    pandas.
@@ -12,9 +12,11 @@ Measures, each in its own subprocess (so peak RSS is that job's alone):
 Goals (issue 2): clusterqi cold at most 0.8 x DuckDB's wall time, peak RSS at most 1 GB, cached
 reload under 1 s.
 
-Data: by default 12 synthetic months at ``--scale real`` (about 1.4 million rows, 125 MB each) from
-``clusterqi.synthetic.write_synthetic``; or ``--data DIR``, a folder of existing ``pitcYYYYMM.csv``
-files. It writes ~1.5 GB and uses both cores: run it once, not in a loop, on a shared machine.
+Data: by default 12 synthetic months at ``--scale real`` (about 1.44 million rows, 160 MB each) from
+``clusterqi.synthetic.write_synthetic``, written to a temporary folder and deleted afterwards; or
+``--data DIR``, a folder of existing ``pitcYYYYMM.csv`` files (the last ``--months`` of them). It
+writes ~1.9 GB and uses both cores: run it once, not in a loop, on a shared machine. To rerun
+without generating again, write the data once with ``--out DIR`` and pass ``--data DIR`` after.
 
 Example usage::
 

@@ -109,3 +109,80 @@ def test_reloading_the_same_months_reads_one_combined_cache_file(tmp_path, monke
     monkeypatch.setattr(module, "_assemble", fail)
     pd.testing.assert_frame_equal(first, load_prescribing(files))
     assert first["items"].sum() == 10 + 6
+
+
+def _no_pandas_read(*_args):
+    raise AssertionError("the file was read with pandas (the memory-hungry path)")
+
+
+@pytest.mark.parametrize("variant", ["with DMDCode", "without DMDCode", "PaidDate YYYYMMDD", "Windows-1252 CRLF"])
+def test_well_formed_files_are_read_straight_into_arrow(tmp_path, monkeypatch, variant):
+    if variant == "PaidDate YYYYMMDD":
+        header = s.PITC_HEADER_OLD.replace("PaidDateMonth", "PaidDate")
+        path = s.write(tmp_path / "pitc202410.csv",
+                       [header, *(s.pitc_line(*r, "20241001", header=s.PITC_HEADER_OLD) for r in ROWS)])
+    elif variant == "Windows-1252 CRLF":
+        lines = [s.PITC_HEADER_2024, *(s.pitc_line(*r, "202410") for r in ROWS)]
+        lines.append(s.pitc_line("10017", "0403030E0AAAAAA", 1, 1, 1.0, "202410").replace("SOME DRUG", "CAF\u00c9 CR\u00c8ME"))
+        path = s.write(tmp_path / "pitc202410.csv", lines, encoding="cp1252", newline="\r\n")
+    else:
+        header = s.PITC_HEADER_2024 if variant == "with DMDCode" else s.PITC_HEADER_OLD
+        path = s.write_pitc(tmp_path, "202410", ROWS, header=header)
+    monkeypatch.setattr(module, "_read_with_pandas", _no_pandas_read)
+    table = module.read_prescribing_file(path)
+    expected = dict(EXPECTED)
+    if variant == "Windows-1252 CRLF":
+        expected[("10017", "0403030E0AAAAAA")] = (1, 1.0, 1.0)
+    assert _as_dict(table) == expected
+    assert set(table["month"]) == {pd.Timestamp("2024-10-01")}
+
+
+def _same_table(path):
+    """The Arrow read and the pandas read of one file, with category order made irrelevant."""
+    needed = ["GPPractice", "BNFItemCode", *module.MEASURE_COLUMNS, "PaidDateMonth"]
+    fast = module._read_with_arrow(path, needed, "PaidDateMonth")
+    slow = module._read_with_pandas(path, needed, "PaidDateMonth")
+    assert fast is not None
+    as_text = {"practice_code": "str", "bnf_code": "str"}
+    pd.testing.assert_frame_equal(fast.astype(as_text), slow.astype(as_text))
+    return fast
+
+
+def test_arrow_read_names_codes_as_the_pandas_read_does(tmp_path):
+    # spaces around codes are trimmed and the trimmed codes summed together; a column of whole
+    # numbers is read by pandas as integers, so "010002" is practice 10002 in both reads
+    rows = [(" 10002", "0501013B0AAABAB ", 3, 21, 4.5), ("10002", "0501013B0AAABAB", 2, 14, 3.0),
+            ("010002", "0403030E0AAAAAA", 1, 28, 1.25), ("99996", "0909090X0AAAAAA", 50, 700, 90.0),
+            ("10017", "0501013B0AAABAB", 4, 28, 6.0)]
+    fast = _same_table(s.write_pitc(tmp_path, "202410", rows))
+    assert _as_dict(fast) == EXPECTED
+    assert "0909090X0AAAAAA" not in fast["bnf_code"].cat.categories  # only a non-practice row had it
+
+
+def test_text_practice_codes_are_trimmed_not_read_as_numbers(tmp_path):
+    rows = [("S1002 ", "0501013B0AAABAB", 3, 21, 4.5), ("010002", "0501013B0AAABAB", 2, 14, 3.0)]
+    fast = _same_table(s.write_pitc(tmp_path, "202410", rows))
+    assert sorted(fast["practice_code"].astype("str")) == ["010002", "S1002"]
+
+
+def test_combined_cache_gives_the_cold_tables_dtypes_and_values(tmp_path):
+    files = [s.write_pitc(tmp_path, "202410", ROWS), s.write_pitc(tmp_path, "202411", ROWS[:3])]
+    cold = load_prescribing(files)
+    assert len(list(cache_dir("prescribing").glob("set-*.arrow"))) >= 1
+    cached = load_prescribing(files)
+    pd.testing.assert_frame_equal(cold, cached, check_exact=True)
+    for table in (cold, cached):
+        assert table["month"].dtype == "datetime64[us]"
+        assert table["items"].dtype == "int64" and table["cost"].dtype == "float64"
+        for name in ("practice_code", "bnf_code"):
+            assert isinstance(table[name].dtype, pd.CategoricalDtype)
+            assert table[name].cat.categories.dtype == "str"
+            assert list(table[name].cat.categories) == sorted(table[name].cat.categories)
+
+
+def test_a_file_the_arrow_read_declines_is_read_with_pandas_to_the_same_table(tmp_path, monkeypatch):
+    rows = [(p, b, f"{i}.0", q, c) for p, b, i, q, c in ROWS]  # whole numbers of items written as 3.0
+    path = s.write_pitc(tmp_path, "202410", rows)
+    needed = ["GPPractice", "BNFItemCode", *module.MEASURE_COLUMNS, "PaidDateMonth"]
+    assert module._read_with_arrow(path, needed, "PaidDateMonth") is None
+    assert _as_dict(load_prescribing([path])) == EXPECTED
