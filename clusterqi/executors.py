@@ -2,10 +2,11 @@
 
 A :class:`ReportJob` is everything one cluster's report needs (notebook, parameters, output path,
 timeout) and is plain data, so the same jobs run on either executor. :func:`run_report_job` is what
-a worker does with one: execute the notebook on the worker's reused kernel
-(:class:`clusterqi.kernels.ReusableKernel`), render the HTML in-process, write it atomically (temp
-file in the same folder, then rename: a crash never leaves a half-written report under its final
-name) and return a :class:`ReportResult`. A failing job returns a "failed" result; it never raises,
+is done with one, in two halves: :func:`execute_report_job` runs the notebook on the worker's reused
+kernel (:class:`clusterqi.kernels.ReusableKernel`); :func:`write_report` renders the HTML and writes
+it atomically (temp file in the same folder, then rename: a crash never leaves a half-written
+report under its final name) and returns a :class:`ReportResult`. Dask workers do both halves; the
+local pool's workers do the first while the parent process does the second. A failing job returns a "failed" result; it never raises,
 so one cluster cannot stop the others.
 
 - :class:`LocalExecutor`: ``workers`` processes started with ``spawn`` (forked workers hang after
@@ -45,6 +46,9 @@ __all__ = [
     "DaskExecutor",
     "make_executor",
     "run_report_job",
+    "execute_report_job",
+    "write_report",
+    "ExecutedReport",
     "shutdown_worker_kernels",
     "DEFAULT_RENDERER",
 ]
@@ -122,34 +126,62 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_report_job(job: ReportJob) -> ReportResult:
-    """Run one job on this worker's kernel and write its HTML atomically; never raises."""
+@dataclass(frozen=True)
+class ExecutedReport:
+    """A job whose notebook has run: the executed notebook, or the failed result if it did not."""
+
+    job: ReportJob
+    notebook: Any = None
+    failed: ReportResult | None = None
+    seconds: float = 0.0
+    worker: str = ""
+
+
+def execute_report_job(job: ReportJob) -> ExecutedReport:
+    """Run one job's notebook on this worker's kernel (first half of :func:`run_report_job`)."""
     from clusterqi.kernels import NotebookFailed
 
     started = time.perf_counter()
     worker = f"{os.uname().nodename}:{os.getpid()}"
+    try:
+        executed = _kernel().run(job.notebook, job.parameters, timeout=job.timeout)
+    except NotebookFailed as exc:
+        failed = ReportResult(job.cluster_id, "failed", time.perf_counter() - started, error=str(exc), worker=worker)
+        return ExecutedReport(job, failed=failed, seconds=failed.seconds, worker=worker)
+    return ExecutedReport(job, notebook=executed, seconds=time.perf_counter() - started, worker=worker)
+
+
+def write_report(executed: ExecutedReport) -> ReportResult:
+    """Render an executed job's HTML and write it atomically (second half of :func:`run_report_job`)."""
+    if executed.failed is not None:
+        return executed.failed
+    job = executed.job
+    started = time.perf_counter()
     out = Path(job.out)
     partial = out.with_name(f".{out.stem}.{os.getpid()}.partial{out.suffix}")
     try:
-        executed = _kernel().run(job.notebook, job.parameters, timeout=job.timeout)
         out.parent.mkdir(parents=True, exist_ok=True)
-        written = Path(_renderer(job.renderer)(executed, out=partial))
+        written = Path(_renderer(job.renderer)(executed.notebook, out=partial))
         os.replace(written, out)
         digest = _sha256(out)
-    except NotebookFailed as exc:
-        return ReportResult(job.cluster_id, "failed", time.perf_counter() - started, error=str(exc), worker=worker)
     except Exception as exc:  # the renderer refused or could not write: report it, keep going
         message = next((line for line in str(exc).splitlines() if line.strip()), "").replace(partial.name, out.name)
         return ReportResult(
             job.cluster_id,
             "failed",
-            time.perf_counter() - started,
+            executed.seconds + time.perf_counter() - started,
             error=f"HTML export: {type(exc).__name__}: {message}"[:300],
-            worker=worker,
+            worker=executed.worker,
         )
     finally:
         partial.unlink(missing_ok=True)
-    return ReportResult(job.cluster_id, "done", time.perf_counter() - started, output_sha256=digest, worker=worker)
+    return ReportResult(job.cluster_id, "done", executed.seconds + time.perf_counter() - started,
+                        output_sha256=digest, worker=executed.worker)
+
+
+def run_report_job(job: ReportJob) -> ReportResult:
+    """Run one job on this worker's kernel and write its HTML atomically; never raises."""
+    return write_report(execute_report_job(job))
 
 
 def _init_local_worker() -> None:
@@ -195,14 +227,18 @@ class LocalExecutor(Executor):
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_local_worker,
             )
-        futures = {self._pool.submit(run_report_job, job): job for job in jobs}
+        # Workers only run notebooks; this process writes the HTML while they go on to the next
+        # cluster, so the cores are not idle while a report is rendered.
+        futures = {self._pool.submit(execute_report_job, job): job for job in jobs}
         try:
             for future in as_completed(futures):
                 job = futures[future]
                 try:
-                    yield future.result()
+                    executed = future.result()
                 except Exception as exc:  # the worker process itself died
                     yield ReportResult(job.cluster_id, "failed", 0.0, error=f"worker lost: {type(exc).__name__}: {exc}")
+                else:
+                    yield write_report(executed)
         finally:
             for future in futures:
                 future.cancel()
