@@ -47,6 +47,19 @@ NON_PRACTICE_CODES = ("99996", "99997", "99998", "99999")
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak resident memory, in MB.
+
+    ``VmHWM`` from ``/proc/self/status`` where there is one (Linux), not ``ru_maxrss``: Linux keeps
+    ``ru_maxrss`` across ``exec``, so a worker started by a parent holding 2.5 GB (after generating
+    the synthetic months) reported 2.5 GB whatever it used itself.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
