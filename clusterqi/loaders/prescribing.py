@@ -11,12 +11,13 @@ naming the cell. Each file's result is cached as Parquet in ``clusterqi.paths.ca
 under the SHA-256 of the file's content, so a second load reads only the small Parquet files (never
 written beside the inputs, which may be read-only).
 
-Peak memory of a cold load is about the result plus a few tens of MB (or, for a short set, one
-month's read: about 490 MB with the imports for a national month). All months are read and cached
-first, handing the memory each read freed back to the system; only then is the result allocated in
-its final dtypes and filled from the caches a batch of rows at a time; and the combined cache file
-is written from the result's own buffers, without a copy. The result takes about 36 bytes a row:
-12 synthetic national months, 17.3 million rows, take 595 MB.
+Peak memory of a cold load is the result plus about 230 MB, of which the interpreter, pandas and
+Arrow take ~110 MB (or, for a short set, one month's read: about 490 MB in all for a national
+month). The result takes about 36 bytes a row: 12 synthetic national months (17.3 million rows)
+take 595 MB, and ``benchmarks/ingest.py`` measured their cold load at 822 MB peak RSS. All months
+are read and cached first, handing the memory each read freed back to the system; only then is the
+result allocated in its final dtypes and filled from the caches a batch of rows at a time; and the
+combined cache file is written from the result's own buffers, without a copy.
 
 Header variants accepted (DESIGN.md section 3): with or without ``DMDCode``/``PrescribedType``, and
 ``PaidDateMonth`` (``YYYYMM``) or, in some older files, ``PaidDate`` (``YYYYMM`` or ``YYYYMMDD``).
@@ -432,7 +433,7 @@ def _assemble(parquet_files: list[Path]) -> pd.DataFrame:
 
     A first pass reads only the code columns, for the sorted categories of the whole set (so each
     month's codes go straight into the result's int8/int16 code arrays); the second converts the
-    months a batch of rows at a time. Peak memory: the result plus a few tens of MB.
+    months a batch of rows at a time, adding a few tens of MB to the result at the peak.
     """
     total = 0
     categories = {name: pd.Index([], dtype="str") for name in CODE_COLUMNS}
@@ -490,9 +491,9 @@ def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
     ``paths``: a list of ``pitcYYYYMM.csv`` files, one such file, or a folder (searched recursively
     for ``pitcYYYYMM.csv``). Files are read one at a time and each file's aggregate is cached as
     Parquet keyed by the SHA-256 of its content; only then is the result assembled from those
-    caches (peak memory is about the result plus a few tens of MB). The combined table of a set
-    of several files is cached too (keyed by their digests, in order), so reloading the same
-    months is one fast read.
+    caches (peak memory: the result plus about 230 MB, imports included). The combined table of
+    a set of several files is cached too (keyed by their digests, in order), so reloading the
+    same months is one fast read.
 
     Constraints: columns ``GPPractice, BNFItemCode, NumberOfPaidItems, PaidQuantity,
     GrossIngredientCost`` and ``PaidDateMonth`` (or ``PaidDate``); numbers parseable;
