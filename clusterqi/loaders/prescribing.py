@@ -60,6 +60,7 @@ __all__ = [
     "NON_PRACTICE_CODES",
     "MONTH_COLUMNS",
     "CACHE_VERSION",
+    "COMBINED_KEEP",
     "prescribing_files",
     "month_from_name",
     "read_prescribing_file",
@@ -84,6 +85,10 @@ PARQUET_OPTIONS = {"compression": "snappy", "write_statistics": False}
 #: file: memory-mapped, it converts to pandas without decoding or copying the numbers, which is
 #: what keeps a cached reload of 12 national months under 1 s (Parquet must decode: ~4x slower).
 COMBINED_SUFFIX = ".arrow"
+#: Combined files kept: the most recently used. One for 12 national months is ~600 MB, and each
+#: new set of months (a month added, a file corrected) makes a new one, so older sets are removed
+#: (their per-month Parquet files stay: reassembling a set from them takes seconds).
+COMBINED_KEEP = 3
 #: Resolution of the ``month`` column (the same as pandas gives for parsed dates).
 MONTH_UNIT = "us"
 #: ``PaidDate`` values above this are YYYYMMDD rather than YYYYMM.
@@ -493,7 +498,7 @@ def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
     Parquet keyed by the SHA-256 of its content; only then is the result assembled from those
     caches (peak memory: the result plus about 230 MB, imports included). The combined table of
     a set of several files is cached too (keyed by their digests, in order), so reloading the
-    same months is one fast read.
+    same months is one fast read; only the :data:`COMBINED_KEEP` most recently used sets are kept.
 
     Constraints: columns ``GPPractice, BNFItemCode, NumberOfPaidItems, PaidQuantity,
     GrossIngredientCost`` and ``PaidDateMonth`` (or ``PaidDate``); numbers parseable;
@@ -517,6 +522,7 @@ def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
         "set-" + hashlib.sha256("\n".join(digests).encode()).hexdigest() + f"-v{CACHE_VERSION}{COMBINED_SUFFIX}")
     if combined.is_file():
         table = feather.read_table(combined, memory_map=True)
+        _touch(combined)
         return table.to_pandas(split_blocks=True, self_destruct=True)[PRESCRIBING_COLUMNS]
     cached = [_ensure_cached(path) for path in files]  # every CSV read is over before the result exists
     frame = _assemble(cached)
@@ -526,4 +532,36 @@ def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
         feather.write_feather(table, tmp, compression="uncompressed", chunksize=max(len(frame), 1))
         del table
         os.replace(tmp, combined)
+        _prune_combined(combined.parent, keep=COMBINED_KEEP)
     return frame
+
+
+def _touch(path: Path) -> None:
+    """Mark a cache file as just used (its modification time orders the pruning)."""
+    try:
+        os.utime(path)
+    except OSError:  # a read-only cache still reads
+        pass
+
+
+def _prune_combined(folder: Path, keep: int) -> list[Path]:
+    """Remove all but the ``keep`` most recently used combined files in ``folder``; return those removed.
+
+    A removed file another process still has memory-mapped stays readable to it until it is
+    unmapped (POSIX); where the system refuses to remove a file in use, it is left for next time.
+    """
+    def used(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    files = sorted(folder.glob(f"set-*{COMBINED_SUFFIX}"), key=used, reverse=True)
+    removed = []
+    for path in files[keep:]:
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed

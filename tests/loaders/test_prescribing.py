@@ -186,3 +186,25 @@ def test_a_file_the_arrow_read_declines_is_read_with_pandas_to_the_same_table(tm
     needed = ["GPPractice", "BNFItemCode", *module.MEASURE_COLUMNS, "PaidDateMonth"]
     assert module._read_with_arrow(path, needed, "PaidDateMonth") is None
     assert _as_dict(load_prescribing([path])) == EXPECTED
+
+
+def test_only_the_most_recently_used_combined_files_are_kept(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("CLUSTERQI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(module, "COMBINED_KEEP", 2)
+    sets = {name: [s.write_pitc(tmp_path / name, "202410", ROWS), s.write_pitc(tmp_path / name, "202411", ROWS[:n])]
+            for name, n in (("a", 1), ("b", 2), ("c", 3))}
+    combined = lambda: set(cache_dir("prescribing").glob("set-*.arrow"))  # noqa: E731
+    made = {}
+    for name in ("a", "b"):
+        before = combined()
+        load_prescribing(sets[name])
+        (made[name],) = combined() - before
+        time.sleep(0.05)
+    first_a = load_prescribing(sets["a"])  # a reused: now more recent than b
+    time.sleep(0.05)
+    load_prescribing(sets["c"])
+    assert made["a"] in combined() and made["b"] not in combined() and len(combined()) == 2
+    again = load_prescribing(sets["b"])  # a pruned set is assembled again from its month caches
+    assert again["items"].sum() == 10 + 3 + 2 and first_a["items"].sum() == 10 + 3
