@@ -143,7 +143,7 @@ def when(channel: type, test: str | alt.Parameter, if_true: Any, otherwise: Any)
     """``alt.condition(test, alt.value(if_true), alt.value(otherwise))`` as a typed channel value.
 
     ``channel`` is Altair's value class of the encoding (``alt.ColorValue``, ``alt.OpacityValue``
-    ...); ``test`` a Vega expression or a selection parameter. Same spec as ``alt.condition``, but
+    ...); ``test`` a Vega expression or a selection parameter (``alt.selection_point``). Same spec as ``alt.condition``, but
     Altair need not search its whole schema for the class a plain dict belongs to, which cost
     a report ~0.4 s (about 100 conditions and shorthands).
 
@@ -151,7 +151,12 @@ def when(channel: type, test: str | alt.Parameter, if_true: Any, otherwise: Any)
 
         color=when(alt.ColorValue, "datum.role == 'cluster'", CLUSTER_LINE, COMPARATOR_LINE)
     """
-    predicate = {"param": test.name} if isinstance(test, alt.Parameter) else {"test": test}
+    if isinstance(test, alt.Parameter):
+        predicate: dict[str, Any] = {"param": test.name}
+        if isinstance(test.empty, bool):  # as alt.condition: only a set "empty" is written
+            predicate["empty"] = test.empty
+    else:
+        predicate = {"test": test}
     return channel(otherwise, condition={**predicate, "value": if_true})
 
 

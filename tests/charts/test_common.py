@@ -150,3 +150,14 @@ def test_shared_chart_data_prepares_rows_once_per_arguments_and_hands_out_copies
     assert len(calls) == 1 and (second["value"] != -1.0).all()
     shared(table, ABX, CLUSTER, "cluster")  # outside the block nothing is remembered
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("test", ["datum.role == 'cluster'", "selection", "selection, empty=False"])
+def test_when_writes_the_same_condition_as_alt_condition(test):
+    if test.startswith("selection"):
+        test = alt.selection_point(name="pick", **({"empty": False} if "empty" in test else {}))
+    expected = alt.Chart().mark_point().encode(
+        opacity=alt.condition(test, alt.value(1.0), alt.value(0.2))).to_dict()["encoding"]
+    ours = alt.Chart().mark_point().encode(
+        opacity=theme.when(alt.OpacityValue, test, 1.0, 0.2)).to_dict()["encoding"]
+    assert ours == expected
