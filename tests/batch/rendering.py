@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nbconvert import HTMLExporter
 
-__all__ = ["plain_html", "probe_lines"]
+__all__ = ["plain_html", "pid_html", "probe_lines"]
 
 
 def plain_html(executed, out) -> Path:
@@ -26,3 +26,12 @@ def probe_lines(executed) -> dict:
             if text.startswith("PROBE "):
                 return json.loads(text[len("PROBE "):])
     raise AssertionError("the probe notebook printed no PROBE line")
+
+
+def pid_html(executed, out) -> Path:
+    """:func:`plain_html` plus a line naming the process that rendered it."""
+    import os
+
+    path = plain_html(executed, out)
+    path.write_text(f"<p id='rendered-by'>{os.getpid()}</p>\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    return path

@@ -1,0 +1,41 @@
+"""The local pool: who renders the HTML (the parent with few workers, each worker with many)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from clusterqi.executors import PARENT_RENDERS_UP_TO, LocalExecutor, ReportJob
+from tests.batch.conftest import PROBE
+
+pytestmark = pytest.mark.slow
+
+
+def test_few_workers_leave_rendering_to_the_parent_and_many_render_their_own():
+    assert LocalExecutor(2).render_in_parent
+    assert LocalExecutor(PARENT_RENDERS_UP_TO).render_in_parent
+    assert not LocalExecutor(PARENT_RENDERS_UP_TO + 1).render_in_parent
+
+
+@pytest.mark.parametrize("render_in_parent", [True, False])
+def test_reports_are_written_whichever_process_renders_them(tmp_path, render_in_parent):
+    jobs = [
+        ReportJob(cid, str(PROBE), {"cluster_id": cid}, str(tmp_path / f"{cid}.html"), timeout=120,
+                  renderer="tests.batch.rendering:pid_html")
+        for cid in ("first", "fail-on-purpose", "second")
+    ]
+    with LocalExecutor(1, render_in_parent=render_in_parent) as executor:
+        results = {r.cluster_id: r for r in executor.run(jobs)}
+    assert results["fail-on-purpose"].status == "failed" and results["fail-on-purpose"].error.startswith("cell ")
+    for cid in ("first", "second"):
+        result = results[cid]
+        assert result.status == "done" and result.output_sha256 and result.seconds > 0
+        page = (tmp_path / f"{cid}.html").read_text(encoding="utf-8")
+        assert "PROBE" in page
+        renderer_pid = int(re.search(r"id='rendered-by'>(\d+)<", page).group(1))
+        worker_pid = int(result.worker.rsplit(":", 1)[1])
+        assert worker_pid != os.getpid()
+        assert renderer_pid == (os.getpid() if render_in_parent else worker_pid)
+    assert not list(tmp_path.glob(".*partial*")) and not (tmp_path / "fail-on-purpose.html").exists()
