@@ -142,10 +142,19 @@ def prepare_run_tables(data, period_end: str, months: int, out_dir) -> Path:
     }
     _write_parquet(_plain(table), out_dir / INDICATORS_FILE)
     _write_parquet(_plain(flags), out_dir / QUALITY_FILE)
-    tmp = out_dir / f".{RUN_FILE}.tmp"
+    tmp = _temporary_name(out_dir / RUN_FILE)
     tmp.write_text(json.dumps(run, indent=2), encoding="utf-8")
     os.replace(tmp, out_dir / RUN_FILE)
     return out_dir / INDICATORS_FILE
+
+
+def _temporary_name(path: Path) -> Path:
+    """A hidden name beside ``path`` that no other process writing the same file will use.
+
+    Two batches (or test workers) of the same data may prepare the same cached run at once; with
+    one shared temporary name the first rename took the other's file away mid-write.
+    """
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -156,9 +165,12 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    tmp = _temporary_name(path)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _sources(dataset) -> list[dict[str, str]]:
