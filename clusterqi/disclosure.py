@@ -294,6 +294,8 @@ def _band_edges() -> np.ndarray:
 
 
 _EDGES = _band_edges()
+#: Each band's label, by its index in _EDGES (formatted once, not once a row).
+_LABELS = np.array([f"{lo:,.0f}-{hi - 1:,.0f}" for lo, hi in zip(_EDGES[:-1], _EDGES[1:])], dtype=object)
 
 
 def size_band(sizes) -> pd.DataFrame:
@@ -309,7 +311,7 @@ def size_band(sizes) -> pd.DataFrame:
     values = np.asarray(pd.to_numeric(pd.Series(sizes), errors="coerce"), dtype=float)
     idx = np.clip(np.searchsorted(_EDGES, values, side="right") - 1, 0, len(_EDGES) - 2)
     lower, upper = _EDGES[idx], _EDGES[idx + 1]
-    labels = np.array([f"{lo:,.0f}-{hi - 1:,.0f}" for lo, hi in zip(lower, upper)], dtype=object)
+    labels = _LABELS[idx]  # a new array: the edits below do not touch _LABELS
     labels[(values > 0) & (values < 1)] = "under 1"
     labels[values == 0] = "0"
     missing = np.isnan(values)
