@@ -103,7 +103,6 @@ def _lines(table: pd.DataFrame, indicator_id: str, kind: str, multiplier: float,
     return out.rename(columns=LINE_KEYS)
 
 
-@inputs.prepared_once
 def funnel_data(
     table: pd.DataFrame,
     indicator: Any,
@@ -124,6 +123,7 @@ def funnel_data(
     return _funnel_frame(table, indicator, level, period, highlight, cluster_id)[1]
 
 
+@inputs.prepared_once  # the chart, its table and its sentence (which needs the rows) share it
 def _funnel_frame(
     table: pd.DataFrame,
     indicator: Any,

@@ -133,7 +133,7 @@ def latest_total_period(table: pd.DataFrame, indicator_id: str, level: str) -> s
 
 
 _PREPARED: ContextVar[dict | None] = ContextVar("clusterqi_prepared_chart_data", default=None)
-_F = TypeVar("_F", bound=Callable[..., pd.DataFrame])
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @contextlib.contextmanager
@@ -167,10 +167,11 @@ def _identity(value: Any) -> Any:
 
 
 def prepared_once(func: _F) -> _F:
-    """Decorate a chart's ``*_data`` function so :func:`shared_chart_data` can share its result."""
+    """Decorate a chart's ``*_data`` function so :func:`shared_chart_data` can share its result
+    (a frame, or a tuple of frames)."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         memo = _PREPARED.get()
         if memo is None:
             return func(*args, **kwargs)
@@ -178,7 +179,8 @@ def prepared_once(func: _F) -> _F:
                tuple(sorted((k, _identity(v)) for k, v in kwargs.items())))
         if key not in memo:
             memo[key] = (func(*args, **kwargs), args, kwargs)  # arguments kept alive: ids stay unique
-        return memo[key][0].copy()
+        result = memo[key][0]
+        return tuple(part.copy() for part in result) if isinstance(result, tuple) else result.copy()
 
     return wrapper  # type: ignore[return-value]
 

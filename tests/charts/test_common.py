@@ -152,6 +152,16 @@ def test_shared_chart_data_prepares_rows_once_per_arguments_and_hands_out_copies
     assert len(calls) == 2
 
 
+def test_a_shared_tuple_of_frames_is_handed_out_as_copies(table):
+    from clusterqi.charts import funnel, inputs
+
+    with inputs.shared_chart_data():
+        rows, data = funnel._funnel_frame(table, ABX, "cluster", None, CLUSTER, None)
+        rows["value"], data["value"] = -1.0, -1.0
+        rows_again, data_again = funnel._funnel_frame(table, ABX, "cluster", None, CLUSTER, None)
+    assert (rows_again["value"] != -1.0).any() and (data_again["value"] != -1.0).any()
+
+
 @pytest.mark.parametrize("test", ["datum.role == 'cluster'", "selection", "selection, empty=False"])
 def test_when_writes_the_same_condition_as_alt_condition(test):
     if test.startswith("selection"):
