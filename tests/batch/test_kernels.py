@@ -49,8 +49,11 @@ def test_a_failed_report_hands_a_fresh_kernel_to_the_next(kernel):
 
 
 def test_a_report_past_its_timeout_fails_and_its_kernel_is_replaced(kernel):
+    # a running kernel to time out on, whichever tests ran before (pytest -n may run this first)
+    before = probe_lines(kernel.run(PROBE, {"cluster_id": "before-timeout"}, timeout=60))
     started = kernel.started
     with pytest.raises(NotebookFailed, match="timed out after 3 s"):
         kernel.run(PROBE, {"cluster_id": "slow-1"}, timeout=3)
-    assert probe_lines(kernel.run(PROBE, {"cluster_id": "after-timeout"}, timeout=60))["cluster_id"] == "after-timeout"
+    after = probe_lines(kernel.run(PROBE, {"cluster_id": "after-timeout"}, timeout=60))
+    assert after["cluster_id"] == "after-timeout" and after["pid"] != before["pid"]
     assert kernel.started == started + 1
