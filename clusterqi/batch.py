@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from clusterqi import __version__
 from clusterqi.errors import DataError
 from clusterqi.executors import DEFAULT_RENDERER, ReportJob, ReportResult, make_executor
 from clusterqi.index_page import write_index
-from clusterqi.paths import cache_dir
+from clusterqi.paths import cache_dir, replacing
 from clusterqi.runfile import RunFile, check_against_data, cluster_directory, load_run_file
 
 __all__ = ["run_batch", "plan_batch", "demo_run", "BatchPlan", "BatchSummary", "read_manifest", "MANIFEST_NAME"]
@@ -71,10 +70,8 @@ def _json_hash(value: Any) -> str:
 
 
 def _write_json_atomic(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
 
 
 def read_manifest(output: str | Path) -> dict[str, Any]:

@@ -13,12 +13,13 @@ Example usage::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import Any
+
+from clusterqi.paths import replacing
 
 __all__ = ["write_index", "render_index"]
 
@@ -112,7 +113,6 @@ def write_index(output: Path, entries: Mapping[str, Mapping[str, Any]], *, title
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     path = output / INDEX_NAME
-    partial = output / f".{INDEX_NAME}.{os.getpid()}.partial"
-    partial.write_text(render_index(entries, title=title, period=period), encoding="utf-8")
-    os.replace(partial, path)
+    with replacing(path) as tmp:
+        tmp.write_text(render_index(entries, title=title, period=period), encoding="utf-8")
     return path

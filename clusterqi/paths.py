@@ -1,16 +1,22 @@
-"""Where clusterqi keeps its own files: the cache folder and the project root.
+"""Where clusterqi keeps its own files: the cache folder and the project root, and how it writes them.
 
 The cache is never written beside input data (inputs may be read-only). It is, in order:
 ``$CLUSTERQI_CACHE`` if set; ``<project>/.cache/clusterqi`` when running from a checkout
 (a folder holding ``pyproject.toml`` above the package); otherwise ``~/.cache/clusterqi``.
+
+Every file clusterqi writes for others to read (caches, run tables, reports, manifests) is written
+through :func:`replacing`: readers never see half a file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["project_root", "cache_dir"]
+__all__ = ["project_root", "cache_dir", "replacing"]
 
 
 def project_root() -> Path | None:
@@ -36,3 +42,27 @@ def cache_dir(*parts: str) -> Path:
     folder = base.joinpath(*parts)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write; when the block ends it replaces ``path`` in one rename.
+
+    A reader sees the old file or the new one, never half of one. If the block raises, ``path`` is
+    left as it was and no temporary file stays behind. The temporary name is hidden and holds the
+    process id and a random token, so processes writing the same file at once (two batches of the
+    same data) never take each other's file. Files get the usual permissions (the umask).
+
+    Example usage::
+
+        with replacing(out_dir / "indicators.parquet") as tmp:
+            table.to_parquet(tmp, index=False)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

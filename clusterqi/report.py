@@ -37,6 +37,7 @@ import pandas as pd
 
 from clusterqi import __version__
 from clusterqi.errors import DataError
+from clusterqi.paths import replacing
 from clusterqi.report_html import MAX_REPORT_BYTES, ReportError, measure_html, render_html
 
 __all__ = [
@@ -142,19 +143,9 @@ def prepare_run_tables(data, period_end: str, months: int, out_dir) -> Path:
     }
     _write_parquet(_plain(table), out_dir / INDICATORS_FILE)
     _write_parquet(_plain(flags), out_dir / QUALITY_FILE)
-    tmp = _temporary_name(out_dir / RUN_FILE)
-    tmp.write_text(json.dumps(run, indent=2), encoding="utf-8")
-    os.replace(tmp, out_dir / RUN_FILE)
+    with replacing(out_dir / RUN_FILE) as tmp:
+        tmp.write_text(json.dumps(run, indent=2), encoding="utf-8")
     return out_dir / INDICATORS_FILE
-
-
-def _temporary_name(path: Path) -> Path:
-    """A hidden name beside ``path`` that no other process writing the same file will use.
-
-    Two batches (or test workers) of the same data may prepare the same cached run at once; with
-    one shared temporary name the first rename took the other's file away mid-write.
-    """
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -165,12 +156,9 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = _temporary_name(path)
-    try:
+    # two batches of the same data may prepare the same cached run at once: see replacing
+    with replacing(path) as tmp:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _sources(dataset) -> list[dict[str, str]]:

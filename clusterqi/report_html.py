@@ -31,20 +31,20 @@ Example usage::
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import os
 import re
-import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-import base64
-import gzip
 
 import nbformat
 
 from clusterqi import __version__
 from clusterqi.charts.offline import CHART_CLASS, RUNTIME_PATTERN, runtime_script
+from clusterqi.paths import replacing
 
 __all__ = [
     "MAX_REPORT_BYTES",
@@ -240,20 +240,9 @@ def _toc(body: str) -> str:
 
 
 def _write_atomically(text: str, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp makes the file private (0600); give it the permissions any new file would get,
-        # so reports on a shared drive can be read by the team like index.html
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # the usual permissions (umask), so reports on a shared drive can be read by the team
+    with replacing(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def render_html(executed_notebook: str | os.PathLike | nbformat.NotebookNode, out=None) -> Path:

@@ -52,7 +52,7 @@ import pyarrow.parquet as pq
 
 from clusterqi.errors import DataError
 from clusterqi.loaders.reading import file_sha256, read_header, require_columns, spreadsheet_row
-from clusterqi.paths import cache_dir
+from clusterqi.paths import cache_dir, replacing
 
 __all__ = [
     "PRESCRIBING_FILE_PATTERN",
@@ -381,10 +381,9 @@ def _ensure_cached(path: Path) -> Path:
     target = _cache_path(path)
     if not target.is_file():
         table = pa.Table.from_pandas(read_prescribing_file(path), preserve_index=False)
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        pq.write_table(table, tmp, **PARQUET_OPTIONS)
+        with replacing(target) as tmp:
+            pq.write_table(table, tmp, **PARQUET_OPTIONS)
         del table
-        os.replace(tmp, target)
         _release_memory()
     return target
 
@@ -527,11 +526,10 @@ def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
     cached = [_ensure_cached(path) for path in files]  # every CSV read is over before the result exists
     frame = _assemble(cached)
     if len(files) > 1:
-        tmp = combined.with_name(f"{combined.name}.{os.getpid()}.tmp")
         table = _arrow_table(frame)
-        feather.write_feather(table, tmp, compression="uncompressed", chunksize=max(len(frame), 1))
+        with replacing(combined) as tmp:
+            feather.write_feather(table, tmp, compression="uncompressed", chunksize=max(len(frame), 1))
         del table
-        os.replace(tmp, combined)
         _prune_combined(combined.parent, keep=COMBINED_KEEP)
     return frame
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from clusterqi.errors import DataError
-from clusterqi.paths import cache_dir
+from clusterqi.paths import cache_dir, replacing
 
 __all__ = [
     "ENCODINGS",
@@ -201,9 +200,8 @@ def file_sha256(path: Path) -> str:
             digest.update(block)
     value = digest.hexdigest()
     memo[str(path)] = [*stamp, value]
-    tmp = memo_path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(memo))
-    os.replace(tmp, memo_path)
+    with replacing(memo_path) as tmp:
+        tmp.write_text(json.dumps(memo))
     return value
 
 
