@@ -39,11 +39,11 @@ import pandas as pd
 from altair.utils.schemapi import debug_mode
 
 from clusterqi.charts import inputs
-from clusterqi.charts.comparison import comparison_data, describe_comparison
-from clusterqi.charts.funnel import describe_funnel, funnel_data
-from clusterqi.charts.practice import describe_practices, practice_data
-from clusterqi.charts.spc import describe_spc, spc_data
-from clusterqi.charts.summary import describe_summary, summary_data
+from clusterqi.charts.comparison import comparison_chart, comparison_data, describe_comparison
+from clusterqi.charts.funnel import describe_funnel, funnel_chart, funnel_data
+from clusterqi.charts.practice import describe_practices, practice_chart, practice_data
+from clusterqi.charts.spc import describe_spc, spc_chart, spc_data
+from clusterqi.charts.summary import describe_summary, summary_chart, summary_data
 
 __all__ = ["CHART_KINDS", "describe", "chart_data_table", "chart_with_text"]
 
@@ -162,9 +162,12 @@ def chart_data_table(kind: str, *args: Any, **kwargs: Any) -> pd.DataFrame:
     return _TABLES[_kind(kind)](*args, **kwargs)
 
 
-_BUILDERS = {
-    "funnel": "funnel_chart", "spc": "spc_chart", "comparison": "comparison_chart",
-    "summary": "summary_chart", "practice": "practice_chart",
+_BUILDERS: dict[str, Callable[..., alt.TopLevelMixin]] = {
+    "funnel": funnel_chart,
+    "spc": spc_chart,
+    "comparison": comparison_chart,
+    "summary": summary_chart,
+    "practice": practice_chart,
 }
 
 
@@ -180,9 +183,7 @@ def chart_with_text(kind: str, *args: Any, **kwargs: Any) -> tuple[alt.TopLevelM
 
         chart, sentence, numbers = chart_with_text("spc", releasable, ind, "dundee-4", "cluster")
     """
-    from clusterqi import charts
-
-    builder = getattr(charts, _BUILDERS[_kind(kind)])
+    builder = _BUILDERS[_kind(kind)]
     with inputs.shared_chart_data(), debug_mode(False):
         chart = builder(*args, **kwargs)
         return chart, describe(kind, *args, **kwargs), chart_data_table(kind, *args, **kwargs)
