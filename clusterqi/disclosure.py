@@ -323,14 +323,13 @@ def size_band(sizes) -> pd.DataFrame:
     return pd.DataFrame({"band": labels, "lower": lower, "upper": upper, "midpoint": midpoint})
 
 
-def _round_significant(values: pd.Series, figures: int) -> pd.Series:
-    x = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+def _round_significant_array(x: np.ndarray, figures: int) -> np.ndarray:
+    """Floats (any shape) rounded to ``figures`` significant figures; 0, NaN and inf kept."""
     with np.errstate(divide="ignore", invalid="ignore"):
         decimals = figures - 1 - np.floor(np.log10(np.abs(x)))
         up = 10.0 ** np.abs(decimals)  # divide by an exact power of ten: 0.0938, not 0.09380000001
         rounded = np.where(decimals >= 0, np.round(x * up) / up, np.round(x / up) * up)
-    out = np.where((x == 0) | ~np.isfinite(x), x, rounded)
-    return pd.Series(out, index=values.index)
+    return np.where((x == 0) | ~np.isfinite(x), x, rounded)
 
 
 # --- pseudonyms -----------------------------------------------------------------------------
@@ -386,8 +385,8 @@ def pseudonyms(indicator_table: pd.DataFrame, policy: DisclosurePolicy) -> pd.Da
 
 
 def _cluster_members(table: pd.DataFrame, cluster_id: str | None) -> list[str]:
-    practices = table[(table["level"] == "practice") & (table["cluster_id"] == cluster_id)]
-    return sorted(practices["area_id"].astype(str).unique().tolist())
+    codes = table.loc[(table["level"] == "practice") & (table["cluster_id"] == cluster_id), "area_id"]
+    return sorted(codes.astype(str).unique().tolist())
 
 
 def _practice_names(table: pd.DataFrame) -> dict[str, str]:
@@ -565,7 +564,7 @@ LOG_COLUMNS = ("indicator_id", "level", "area_id", "period", "what", "where", "r
 
 
 def apply_disclosure(
-    indicator_table: pd.DataFrame, policy: DisclosurePolicy
+    indicator_table: pd.DataFrame, policy: DisclosurePolicy, *, suppression: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Make an indicator table releasable for the policy's audience; return (table, log).
 
@@ -575,16 +574,35 @@ def apply_disclosure(
     the released table does and never holding a suppressed value. See the module docstring for
     the rules, in the order applied.
 
+    ``suppression`` (optional) is what :func:`suppress_cells` returned for a *whole* indicator
+    table, with this policy's threshold and secondary setting, when ``indicator_table`` is a
+    part of that table with its index labels kept (a report's rows, say). Suppression is then
+    taken from the whole table instead of being worked out again, so a run suppresses once and
+    releases many parts quickly. The part must still hold every unit row its rows compare with
+    (its cluster, HSCP, board and Scotland rows for the same cell), so that comparator values
+    are withheld where those rows are suppressed. The marks are checked against the rows'
+    numerators; marks from another table or threshold raise :class:`DisclosurePolicyError`.
+
     Example usage::
 
         releasable, log = apply_disclosure(table, DisclosurePolicy(cluster_id="dundee-4"))
         log.groupby("rule").size()
+
+        marks = suppress_cells(whole, threshold=5)          # once per run
+        part = whole[whole["indicator_id"] == "antibiotics"]
+        releasable, log = apply_disclosure(part, policy, suppression=marks)
     """
     _check_table(indicator_table)
     _check_policy_against(indicator_table, policy)
+    given = None
+    if suppression is not None and policy.audience != "analyst":
+        given = _given_marks(indicator_table, suppression, policy)
     table = indicator_table.reset_index(drop=True)
     if policy.audience != "analyst":
-        table = table[~_unseen_practices(table, policy.cluster_id)].reset_index(drop=True)
+        seen = ~_unseen_practices(table, policy.cluster_id)
+        table = table[seen].reset_index(drop=True)
+        if given is not None:
+            given = given[seen].reset_index(drop=True)
     table = table.copy()
     band = size_band(table["denominator"])
     table["qualifier"] = pd.Series([None] * len(table), dtype="str")
@@ -599,7 +617,7 @@ def apply_disclosure(
 
     logs: list[pd.DataFrame] = []
     # 1-2. primary and secondary suppression, on the whole table before any row is dropped
-    marks = suppress_cells(table, policy.threshold, policy.secondary)
+    marks = given if given is not None else suppress_cells(table, policy.threshold, policy.secondary)
     primary = (marks["suppression"] == "primary").to_numpy()
     suppressed = marks["suppression"].notna().to_numpy()
     derived = [c for c in NUMERATOR_DERIVED if c in table.columns]
@@ -634,7 +652,8 @@ def apply_disclosure(
         ))
 
     # 4. audience
-    table, audience_logs = _apply_audience(table, indicator_table, policy)
+    mapping = pseudonyms(indicator_table, policy)
+    table, audience_logs = _apply_audience(table, indicator_table, policy, mapping)
     logs.extend(audience_logs)
     kept_rows = set(table["_row"].tolist())
     logs[0] = logs[0][logs[0]["_row"].isin(kept_rows)]
@@ -646,9 +665,41 @@ def apply_disclosure(
                + ", " + logs[0]["period"].astype(str)),
     ).drop(columns="_row")
     table = table.drop(columns="_row")
-    table = _scrub_practice_mentions(table, indicator_table, policy)
+    table = _scrub_practice_mentions(table, indicator_table, policy, mapping)
     log = pd.concat([frame[list(LOG_COLUMNS)] for frame in logs], ignore_index=True)
     return _finish(table, policy), log
+
+
+def _given_marks(table: pd.DataFrame, suppression: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+    """The rows' suppression marks out of a whole table's (aligned, index reset), checked."""
+    def refuse(what: str) -> DisclosurePolicyError:
+        return DisclosurePolicyError(
+            f"apply_disclosure(suppression=...): {what}; expected the marks suppress_cells gave "
+            f"for the whole table this one was taken from (index labels kept), with threshold "
+            f"{policy.threshold} and secondary={policy.secondary}"
+        )
+
+    missing = [c for c in ("suppression", "group") if c not in suppression.columns]
+    if missing:
+        raise refuse(f"no column {', '.join(missing)}")
+    if not suppression.index.is_unique or not table.index.is_unique:
+        raise refuse("index labels are not unique")
+    absent = table.index.difference(suppression.index)
+    if len(absent):
+        raise refuse(f"{len(absent)} row(s) of the table have no marks (index label {absent[0]!r})")
+    marks = suppression.loc[table.index, ["suppression", "group"]].reset_index(drop=True)
+    kind = marks["suppression"]
+    primary = suppress_small_counts(table["numerator"], policy.threshold)
+    wrong = np.flatnonzero(primary != kind.eq("primary").fillna(False).to_numpy())
+    if len(wrong):
+        row = table.iloc[wrong[0]]
+        raise refuse(
+            f"row {table.index[wrong[0]]!r} ({row['level']} {row['area_id']}, {row['period']}) "
+            f"has numerator {row['numerator']!r} but is marked {kind.iloc[wrong[0]]!r}"
+        )
+    if not policy.secondary and kind.eq("secondary").any():
+        raise refuse("secondary suppressions given, but the policy has secondary=False")
+    return marks
 
 
 def _unseen_practices(table: pd.DataFrame, cluster_id: str | None) -> np.ndarray:
@@ -663,7 +714,7 @@ def _unseen_practices(table: pd.DataFrame, cluster_id: str | None) -> np.ndarray
     """
     practice = (table["level"] == "practice").to_numpy()
     cluster = table["cluster_id"].astype("string")
-    sizes = table.loc[practice].groupby(cluster[practice], dropna=True)["area_id"].nunique()
+    sizes = table.loc[practice, "area_id"].groupby(cluster[practice], dropna=True).nunique()
     shared = cluster.map(sizes).fillna(0).to_numpy() >= 2
     other = cluster.ne(cluster_id).fillna(False).to_numpy()
     return practice & other & shared
@@ -684,13 +735,17 @@ def _finish(table: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
 def _withhold_suppressed_comparators(table: pd.DataFrame, suppressed: np.ndarray) -> None:
     """rest_of_<unit> on any row is withheld where the <unit>'s own row is suppressed."""
     cell = ["indicator_id", "period_type", "period"]
+    if not suppressed.any():
+        return
+    levels = table["level"].to_numpy(dtype=object)
     for unit, (level, column) in COMPARATORS.items():
         value_col, vs_col = f"rest_of_{unit}_value", f"vs_rest_of_{unit}"
         if value_col not in table.columns:
             continue
-        units = table.loc[(table["level"] == level) & suppressed]
-        if units.empty:
+        hidden = suppressed & (levels == level)
+        if not hidden.any():
             continue
+        units = table.loc[hidden, cell + ["area_id"]]
         unit_key = _key(units, cell + (["area_id"] if column else []))
         row_key = _key(table, cell + ([column] if column else []))
         hit = row_key.isin(set(unit_key)).to_numpy()
@@ -716,7 +771,7 @@ def _apply_rounding(table: pd.DataFrame, visible: np.ndarray, rule: str) -> None
 
 
 def _apply_audience(
-    table: pd.DataFrame, original: pd.DataFrame, policy: DisclosurePolicy
+    table: pd.DataFrame, original: pd.DataFrame, policy: DisclosurePolicy, pseudonymised: pd.DataFrame
 ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     logs: list[pd.DataFrame] = []
     table = table.assign(_row=np.arange(len(table)))
@@ -733,7 +788,7 @@ def _apply_audience(
         "only at cluster level",
     ))
 
-    practices_per_cluster = (original.loc[original["level"] == "practice"]
+    practices_per_cluster = (original.loc[original["level"] == "practice", ["cluster_id", "area_id"]]
                              .groupby("cluster_id")["area_id"].nunique())
     members = _cluster_members(original, policy.cluster_id)
     own = (table["level"] == "practice") & (table["cluster_id"] == policy.cluster_id)
@@ -747,9 +802,9 @@ def _apply_audience(
         ))
         own = pd.Series(False, index=table.index)
 
-    mapping = pseudonyms(original, policy).set_index("practice_code")
-    home = (original.loc[original["level"] == "cluster"]
-            .drop_duplicates("area_id").set_index("area_id")[["hscp_code", "hb_code"]])
+    mapping = pseudonymised.set_index("practice_code")
+    home = (original.loc[original["level"] == "cluster", ["area_id", "hscp_code", "hb_code"]]
+            .drop_duplicates("area_id").set_index("area_id"))
     revealed = own & (table["area_id"] == policy.reveal_practice)
     hidden = own & ~revealed
     codes = table.loc[hidden, "area_id"].astype(str)
@@ -784,16 +839,27 @@ def _apply_audience(
 
 def _band_sizes(table: pd.DataFrame, banded: np.ndarray) -> None:
     band = size_band(table.loc[banded, "denominator"])
-    table.loc[banded, "plot_size"] = band["midpoint"].to_numpy()
-    table.loc[banded, "numerator"] = np.nan
-    table.loc[banded, "denominator"] = np.nan
+    _replace_rows(table, banded, "plot_size", band["midpoint"].to_numpy())
+    _replace_rows(table, banded, "numerator", np.nan)
+    _replace_rows(table, banded, "denominator", np.nan)
     for column in BANDED_ROUNDED:
         if column in table.columns:
-            table.loc[banded, column] = _round_significant(
-                table.loc[banded, column], RELEASED_SIGNIFICANT_FIGURES).to_numpy()
+            values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)[banded]
+            _replace_rows(table, banded, column,
+                          _round_significant_array(values, RELEASED_SIGNIFICANT_FIGURES))
     if "reliability" in table.columns:
-        table.loc[banded, "reliability"] = pd.to_numeric(
-            table.loc[banded, "reliability"], errors="coerce").round(RELEASED_RELIABILITY_DECIMALS)
+        values = pd.to_numeric(table["reliability"], errors="coerce").to_numpy(dtype=float)[banded]
+        _replace_rows(table, banded, "reliability", np.round(values, RELEASED_RELIABILITY_DECIMALS))
+
+
+def _replace_rows(table: pd.DataFrame, rows: np.ndarray, column: str, values) -> None:
+    """``table.loc[rows, column] = values`` (``rows`` a boolean array), quicker for float columns."""
+    if table[column].dtype != np.float64:
+        table.loc[rows, column] = values
+        return
+    out = table[column].to_numpy(dtype=float, copy=True)
+    out[rows] = values
+    table[column] = out
 
 
 def _mention_pattern(terms: Iterable[str]) -> re.Pattern | None:
@@ -807,31 +873,61 @@ def _mention_pattern(terms: Iterable[str]) -> re.Pattern | None:
                       re.IGNORECASE)
 
 
+_WORD = re.compile(r"[0-9A-Za-z]+")
+
+
+def _first_words(terms: Iterable[str]) -> set[str] | None:
+    """Each term's first word (lower case), or None unless every term is plain ASCII.
+
+    A mention of a term (:func:`_mention_pattern`: not touching a letter or digit on either
+    side) starts with the term's first word, which is then a whole word of the text too. So an
+    ASCII text whose words include no term's first word mentions no term, and needs no search
+    with the (slow, ~2,000-way) pattern. Non-ASCII terms or texts always get the full search,
+    because case-insensitive matching beyond ASCII is not just ``lower()``.
+    """
+    firsts = set()
+    for term in terms:
+        if not term.strip():
+            continue
+        word = _WORD.search(term)
+        if not term.isascii() or word is None:
+            return None
+        firsts.add(word.group(0).lower())
+    return firsts
+
+
 def _scrub_practice_mentions(
-    table: pd.DataFrame, original: pd.DataFrame, policy: DisclosurePolicy
+    table: pd.DataFrame, original: pd.DataFrame, policy: DisclosurePolicy, pseudonymised: pd.DataFrame
 ) -> pd.DataFrame:
     """Replace any practice code or name left in a text column (e.g. interpretation)."""
     names = _practice_names(original)
     replacement: dict[str, str] = {}
-    mapping = dict(zip(*pseudonyms(original, policy)[["practice_code", "area_name"]].T.to_numpy()))
+    mapping = dict(zip(pseudonymised["practice_code"], pseudonymised["area_name"]))
     for code, name in names.items():
         if code == policy.reveal_practice:
             continue
         label = mapping.get(code, OTHER_PRACTICE_TEXT)
         replacement[code.lower()] = label
         replacement[name.lower()] = label
-    pattern = _mention_pattern(replacement)
-    if pattern is None:
+    if not any(term.strip() for term in replacement):
         return table
+    pattern = None  # compiled when a text may mention a practice (it has ~2 terms per practice)
+    firsts = _first_words(replacement)
     protected = {"area_id", "area_name"}  # own rows already relabelled; others are area names
     for column in table.columns:
         if column in protected or not (pd.api.types.is_string_dtype(table[column])
                                        or table[column].dtype == object):
             continue
-        uniques = table[column].dropna().unique()
+        uniques = table[column].unique()
         fixes = {}
         for text in uniques:
-            if isinstance(text, str) and pattern.search(text):
+            if not isinstance(text, str):
+                continue
+            if firsts is not None and text.isascii() and firsts.isdisjoint(
+                    word.lower() for word in _WORD.findall(text)):
+                continue  # no practice's first word is a word of this text
+            pattern = pattern or _mention_pattern(replacement)
+            if pattern.search(text):
                 fixes[text] = pattern.sub(lambda m: replacement[m.group(0).lower()], text)
         if fixes:
             table[column] = table[column].replace(fixes)
