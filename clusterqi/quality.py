@@ -417,16 +417,20 @@ def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
     """
     table = releasable.copy()
     attrs = dict(releasable.attrs)
-    practice_rows = indicator_table[indicator_table["level"] == "practice"]
+    level = indicator_table["level"]
+    unit_rows = (indicator_table.loc[level.isin(["practice", "cluster"]),
+                                     ["level", "area_id", "area_name", "cluster_id"]]
+                 .drop_duplicates(["level", "area_id"]))
+    practice_rows = unit_rows[unit_rows["level"] == "practice"]
+    cluster_rows = unit_rows[unit_rows["level"] == "cluster"]
     if policy.audience == "analyst":
-        label = practice_rows.drop_duplicates("area_id").set_index("area_id")["area_name"]
-        ids = {code: (code, label[code]) for code in label.index}
+        ids = {code: (code, name) for code, name in
+               zip(practice_rows["area_id"], practice_rows["area_name"])}
     else:
         mapping = pseudonyms(indicator_table, policy)
         ids = {r.practice_code: (r.area_id, r.area_name) for r in mapping.itertuples(index=False)}
-    cluster_of = practice_rows.drop_duplicates("area_id").set_index("area_id")["cluster_id"]
-    cluster_names = (indicator_table[indicator_table["level"] == "cluster"]
-                     .drop_duplicates("area_id").set_index("area_id")["area_name"])
+    cluster_of = dict(zip(practice_rows["area_id"], practice_rows["cluster_id"]))
+    cluster_names = dict(zip(cluster_rows["area_id"], cluster_rows["area_name"]))
 
     units = []
     for f in flags.itertuples(index=False):
@@ -434,7 +438,7 @@ def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
             area_id, area_name = ids[f.practice_code]
             units.append(("practice", area_id, area_name, f.indicator_id, f.month, f.flag, f.reason))
         cluster = cluster_of.get(f.practice_code)
-        if f.flag in CLUSTER_FLAGS and isinstance(cluster, str) and cluster in cluster_names.index:
+        if f.flag in CLUSTER_FLAGS and isinstance(cluster, str) and cluster in cluster_names:
             units.append(("cluster", cluster, cluster_names[cluster], f.indicator_id, f.month,
                           f.flag, f"A member practice: {f.reason}"))
     marks = pd.DataFrame(units, columns=["level", "area_id", "area_name", "indicator_id",
@@ -445,6 +449,7 @@ def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
     if not marks.empty:
         keyed = table.reset_index()[["index", "level", "area_id", "indicator_id", "period_type",
                                      "period"]]
+        keyed = keyed[keyed["area_id"].isin(marks["area_id"].unique())]  # a smaller merge
         hits = keyed.merge(marks[["level", "area_id", "indicator_id", "month"]],
                            on=["level", "area_id", "indicator_id"])
         month = _month(hits["period"])
@@ -460,7 +465,7 @@ def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
             if column in table.columns:
                 table.loc[flagged, column] = None
 
-    released = set(zip(table["level"], table["area_id"]))
+    released = set(zip(table["level"].to_numpy(), table["area_id"].to_numpy()))
     marks = marks[[(lvl, a) in released for lvl, a in zip(marks["level"], marks["area_id"])]]
     if policy.audience == "analyst":
         note = marks["reason"]

@@ -28,11 +28,13 @@ import hashlib
 import json
 import os
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from clusterqi import __version__
@@ -53,6 +55,7 @@ __all__ = [
     "ReportError",
     "MAX_REPORT_BYTES",
     "prepare_run_tables",
+    "cached_run_tables",
     "build_report",
     "render_html",
     "measure_html",
@@ -81,8 +84,6 @@ CSV_SIGNIFICANT_FIGURES = 4
 
 def _significant(values: pd.Series, figures: int) -> pd.Series:
     """Values rounded to ``figures`` significant figures (missing stays missing)."""
-    import numpy as np
-
     x = values.to_numpy(dtype="float64", na_value=np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         digits = figures - 1 - np.floor(np.log10(np.abs(x)))
@@ -184,16 +185,31 @@ def _run_key(folder: Path, period_end: str, months: int) -> str:
     return digest.hexdigest()[:16]
 
 
-def _run_tables(data, period_end: str, months: int, indicator_table) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The run's indicator table, quality flags and run facts: from disk, or computed and cached."""
-    if indicator_table is None:
-        from clusterqi.paths import cache_dir
+def cached_run_tables(data, period_end: str, months: int) -> Path:
+    """The run tables for ``data`` and the period, from the project cache (calculated once).
 
-        folder = _data_folder(data)
-        out_dir = cache_dir("report-runs", _run_key(folder, period_end, months))
-        path = out_dir / INDICATORS_FILE
-        if not (path.is_file() and (out_dir / QUALITY_FILE).is_file() and (out_dir / RUN_FILE).is_file()):
-            path = prepare_run_tables(data, period_end, months, out_dir)
+    Keyed by the data files' names, sizes and modification times, the period, the catalogue
+    and the clusterqi version (so changed data is calculated again). Returns the indicator
+    table's path, as :func:`prepare_run_tables` does.
+
+    Example usage::
+
+        path = cached_run_tables("synthetic", "2026-09", 12)
+    """
+    from clusterqi.paths import cache_dir
+
+    folder = _data_folder(data)
+    out_dir = cache_dir("report-runs", _run_key(folder, period_end, months))
+    path = out_dir / INDICATORS_FILE
+    if not (path.is_file() and (out_dir / QUALITY_FILE).is_file() and (out_dir / RUN_FILE).is_file()):
+        path = prepare_run_tables(data, period_end, months, out_dir)
+    return path
+
+
+def _run_tables(data, period_end: str, months: int, indicator_table) -> "_Run":
+    """The run's indicator table, quality flags and run facts: from memory, disk, or computed."""
+    if indicator_table is None:
+        path = cached_run_tables(data, period_end, months)
     else:
         path = Path(indicator_table)
         if not path.is_file():
@@ -201,17 +217,129 @@ def _run_tables(data, period_end: str, months: int, indicator_table) -> tuple[pd
                 f"indicator_table {str(path)!r}: no such file; expected the Parquet file "
                 "clusterqi.report.prepare_run_tables wrote"
             )
-    table = pd.read_parquet(path)
-    quality_path = path.with_name(QUALITY_FILE)
-    quality = pd.read_parquet(quality_path) if quality_path.is_file() else pd.DataFrame()
-    run_path = path.with_name(RUN_FILE)
-    run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {}
-    if run and (run.get("period_end") != str(period_end) or int(run.get("months", months)) != int(months)):
+    key = _file_key(path)
+    if key not in _RUNS:
+        _RUNS[key] = _Run.read(path)
+        while len(_RUNS) > RUNS_KEPT:
+            _RUNS.popitem(last=False)
+    _RUNS.move_to_end(key)
+    run = _RUNS[key]
+    facts = run.facts
+    if facts and (facts.get("period_end") != str(period_end)
+                  or int(facts.get("months", months)) != int(months)):
         raise DataError(
-            f"indicator_table {path.name}: calculated for {run.get('months')} months to "
-            f"{run.get('period_end')}, but the report asks for {months} months to {period_end}"
+            f"indicator_table {path.name}: calculated for {facts.get('months')} months to "
+            f"{facts.get('period_end')}, but the report asks for {months} months to {period_end}"
         )
-    return table, quality, run
+    return run
+
+
+#: Runs kept in memory per process, most recently used last, so the explorer and a batch
+#: kernel read each run's tables, and work out its suppression, once.
+RUNS_KEPT = 3
+
+
+def _file_key(path: Path) -> tuple:
+    """A run table's identity: its path, and the size and modified time of its three files."""
+    key: list = [str(path.resolve())]
+    for name in (path.name, QUALITY_FILE, RUN_FILE):
+        try:
+            stat = path.with_name(name).stat()
+            key += [stat.st_size, stat.st_mtime_ns]
+        except FileNotFoundError:
+            key += [None, None]
+    return tuple(key)
+
+
+class _Run:
+    """One run's tables as read from disk, and what every report of the run shares.
+
+    The frames are never changed in place (pandas copies on write), so every report can start
+    from them. Worked out once, on first use: the suppression marks for a threshold (over the
+    whole table, see :func:`clusterqi.disclosure.suppress_cells`) and where each cluster's rows
+    are, so a report picks its rows without scanning all of Scotland.
+    """
+
+    def __init__(self, table: pd.DataFrame, flags: pd.DataFrame, facts: dict):
+        self.table = table
+        self.flags = flags
+        self.facts = facts
+        self._marks: dict[tuple[int, bool], pd.DataFrame] = {}
+        self._places = None
+        self._cluster_names: dict[str, str] | None = None
+
+    @classmethod
+    def read(cls, path: Path) -> "_Run":
+        quality_path = path.with_name(QUALITY_FILE)
+        run_path = path.with_name(RUN_FILE)
+        return cls(
+            pd.read_parquet(path),
+            pd.read_parquet(quality_path) if quality_path.is_file() else pd.DataFrame(),
+            json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {},
+        )
+
+    def suppression(self, threshold: int, secondary: bool) -> pd.DataFrame:
+        """:func:`clusterqi.disclosure.suppress_cells` over the whole table (cached)."""
+        from clusterqi.disclosure import suppress_cells
+
+        if (threshold, secondary) not in self._marks:
+            self._marks[threshold, secondary] = suppress_cells(self.table, threshold, secondary)
+        return self._marks[threshold, secondary]
+
+    def scope(self, cluster_id: str, every_practice: bool = True) -> np.ndarray:
+        """Positions of the rows disclosure control needs for one cluster's report, in order.
+
+        The rows of ``_report_mask(table, cluster_id, every_area=True)``. Without
+        ``every_practice`` (audiences that see no other practice), another cluster's practice
+        or an unclustered practice is there by one row only: such rows are never released,
+        and suppression comes from the whole table, so disclosure control needs them only for
+        what it knows about every practice (its name, code and cluster, and how many practices
+        each cluster has), which one row gives.
+        """
+        if self._places is None:
+            t = self.table
+            level = t["level"].astype(str).to_numpy()
+            total = t["period_type"].eq("total").to_numpy()
+            practice = level == "practice"
+            unit = practice | (level == "cluster")
+            area = np.isin(level, ["hscp", "hb"])
+            shared = (total & (area | (level == "cluster"))) | (level == "scotland")
+            every = np.flatnonzero(shared | (total & practice))
+            codes = t["area_id"].astype(str).to_numpy()
+            _, first = np.unique(np.where(practice, codes, ""), return_index=True)
+            one_each = np.zeros(len(t), bool)
+            one_each[first] = True
+            lean = np.flatnonzero(shared | (one_each & practice))
+            cluster = t["cluster_id"].astype("string").where(unit)
+            own = {str(k): v for k, v in cluster.groupby(cluster, dropna=True).indices.items()}
+            areas = {(str(lv), str(a)): v for (lv, a), v in
+                     t[area].groupby(["level", "area_id"], observed=True).indices.items()}
+            areas = {k: np.flatnonzero(area)[v] for k, v in areas.items()}
+            named: dict[str, set] = {}
+            homes = t.loc[unit, ["cluster_id", "hscp_code", "hb_code"]].drop_duplicates()
+            for cid, hscp, hb in homes.itertuples(index=False):
+                if isinstance(cid, str):
+                    named.setdefault(cid, set()).update(
+                        ([("hscp", str(hscp))] if isinstance(hscp, str) else [])
+                        + ([("hb", str(hb))] if isinstance(hb, str) else []))
+            self._places = (every, lean, own, areas, named)
+        every, lean, own, areas, named = self._places
+        mine = own.get(cluster_id, np.array([], dtype=np.intp))
+        parts = [every if every_practice else lean, mine]
+        parts += [areas[k] for k in sorted(named.get(cluster_id, ())) if k in areas]
+        return np.unique(np.concatenate(parts))
+
+    @property
+    def cluster_names(self) -> dict[str, str]:
+        """cluster_id -> cluster name, for every cluster of the run."""
+        if self._cluster_names is None:
+            rows = self.table.loc[self.table["level"] == "cluster", ["area_id", "area_name"]]
+            rows = rows.drop_duplicates("area_id")
+            self._cluster_names = dict(zip(rows["area_id"].astype(str), rows["area_name"].astype(str)))
+        return self._cluster_names
+
+
+_RUNS: OrderedDict[tuple, _Run] = OrderedDict()
 
 
 # --- one cluster's report -----------------------------------------------------------------------
@@ -224,7 +352,9 @@ class ClusterReport:
     ``table`` is the releasable indicator table (all of Scotland at the levels the audience may
     see, for the chosen indicators), with quality flags attached; ``numbers`` is the part of it
     the "download the numbers" CSV carries (the cluster, its practices as the audience may see
-    them, and its comparator areas). ``local`` is the local QI measure's table (or None).
+    them, and its comparator areas). ``disclosure_log`` is what disclosure control did to the
+    rows the report shows (see :func:`clusterqi.disclosure.apply_disclosure`), with its summary
+    entries. ``local`` is the local QI measure's table (or None).
     """
 
     cluster_id: str
@@ -338,17 +468,16 @@ def build_report(
 
     _check_parameters(cluster_id, period_end, months, audience, reveal_practice, threshold)
     catalogue = _select_indicators(indicators, load_catalogue())
-    table, flags, run = _run_tables(data, period_end, months, indicator_table)
-    clusters = table.loc[table["level"] == "cluster", ["area_id", "area_name"]].drop_duplicates()
-    match = clusters[clusters["area_id"].astype(str) == cluster_id]
-    if match.empty:
-        sample = ", ".join(sorted(clusters["area_id"].astype(str))[:8])
+    this_run = _run_tables(data, period_end, months, indicator_table)
+    table, flags, run = this_run.table, this_run.flags, dict(this_run.facts)
+    names = this_run.cluster_names
+    if cluster_id not in names:
+        sample = ", ".join(sorted(names)[:8])
         raise DataError(
             f"cluster_id {cluster_id!r} is not a cluster in the indicator table; expected a "
             f"cluster slug such as {sample} ..."
         )
-    cluster_name = str(match["area_name"].iloc[0])
-    table = table[table["indicator_id"].isin(list(catalogue))].reset_index(drop=True)
+    cluster_name = names[cluster_id]
     salt = {"salt": run["salt"]} if run.get("salt") else {}
     policy = DisclosurePolicy(
         audience=audience,
@@ -358,10 +487,18 @@ def build_report(
         rounding=str(rounding).replace("_", "-"),  # run files spell it nearest_5
         **salt,
     )
-    releasable, log = apply_disclosure(table, policy)
+    # Suppression is worked out once per run over the whole table; disclosure control then
+    # runs on the report's rows and the area rows they compare with (tests/report check this
+    # equals controlling the whole table and then taking the report's rows).
+    marks = this_run.suppression(threshold, policy.secondary) if audience != "analyst" else None
+    scope = table.iloc[this_run.scope(cluster_id, every_practice=audience == "analyst")]
+    if len(catalogue) < scope["indicator_id"].nunique():
+        scope = scope[scope["indicator_id"].isin(list(catalogue))]
+    releasable, log = apply_disclosure(scope, policy, suppression=marks)
+    releasable = report_rows(releasable, cluster_id)
+    log = _logged_in(log, releasable)
     # quality flags attach row by row, so only the rows the report shows need them
-    releasable, notes = _attach_quality(report_rows(releasable, cluster_id), flags, table, policy,
-                                        cluster_id)
+    releasable, notes = _attach_quality(releasable, flags, scope, policy, cluster_id)
     local, measure, annotations = (None, None, None)
     if local_measures:
         local, measure, annotations = _local_measure(local_measures, data, policy, table)
@@ -392,21 +529,40 @@ def report_rows(table: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
 
         rows = report_rows(releasable, "dundee-4")
     """
+    return table[_report_mask(table, cluster_id)].reset_index(drop=True)
+
+
+def _report_mask(table: pd.DataFrame, cluster_id: str, every_area: bool = False) -> np.ndarray:
+    """Which rows :func:`report_rows` keeps; with ``every_area`` also the area rows they name.
+
+    ``every_area`` adds the rows disclosure control needs to release the report's rows: a
+    row's comparator value is withheld where its HSCP's or board's row for the same cell is
+    suppressed, so every HSCP and board total row (other clusters' totals compare with their
+    own areas) and the monthly rows of every HSCP and board the cluster's own rows name (a
+    practice of a cross-boundary cluster sits in an HSCP other than the cluster's home one).
+    """
     level = table["level"].astype(str)
+    total = table["period_type"].eq("total")
     own = table["cluster_id"].astype("string").eq(cluster_id).fillna(False) & level.isin(
         ["cluster", "practice"])
-    home = table[own & level.eq("cluster")]
-    hscps = set(home["hscp_code"].dropna().astype(str))
-    boards = set(home["hb_code"].dropna().astype(str))
+    keep = own | (total & level.isin(["cluster", "practice"])) | level.eq("scotland")
+    named = table[own] if every_area else table[own & level.eq("cluster")]
+    hscps = set(named["hscp_code"].dropna().astype(str))
+    boards = set(named["hb_code"].dropna().astype(str))
     area = table["area_id"].astype(str)
-    keep = (
-        own
-        | (table["period_type"].eq("total") & level.isin(["cluster", "practice"]))
-        | level.eq("scotland")
-        | (level.eq("hscp") & area.isin(hscps))
-        | (level.eq("hb") & area.isin(boards))
-    )
-    return table[keep.to_numpy()].reset_index(drop=True)
+    keep = keep | (level.eq("hscp") & area.isin(hscps)) | (level.eq("hb") & area.isin(boards))
+    if every_area:
+        keep = keep | (total & level.isin(["hscp", "hb"]))
+    return keep.to_numpy()
+
+
+def _logged_in(log: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The disclosure log's entries about ``rows`` (a report's rows), and its summary entries."""
+    key = ["indicator_id", "level", "area_id", "period"]
+    shown = set(rows[key].itertuples(index=False, name=None))
+    about = [tuple(r) in shown for r in log[key].itertuples(index=False, name=None)]
+    keep = log["area_id"].isna().to_numpy() | np.asarray(about, dtype=bool)
+    return log[keep].reset_index(drop=True)
 
 
 def _attach_quality(releasable: pd.DataFrame, flags: pd.DataFrame, table: pd.DataFrame,
@@ -416,8 +572,8 @@ def _attach_quality(releasable: pd.DataFrame, flags: pd.DataFrame, table: pd.Dat
 
     flagged, notes = apply_quality_flags(releasable, flags, table, policy)
     if len(notes):
-        own = flagged[flagged["cluster_id"].astype("string").eq(cluster_id).fillna(False)]
-        mine = set(own.loc[own["level"] == "practice", "area_id"].astype(str)) | {cluster_id}
+        own = flagged["cluster_id"].astype("string").eq(cluster_id).fillna(False) & flagged["level"].eq("practice")
+        mine = set(flagged.loc[own, "area_id"].astype(str)) | {cluster_id}
         notes = notes[notes["area_id"].astype(str).isin(mine)].reset_index(drop=True)
     return flagged, notes
 
