@@ -27,7 +27,7 @@ import pandas as pd
 
 from clusterqi.charts import inputs
 from clusterqi.charts.spc import MONTH_FORMAT
-from clusterqi.charts.theme import CATEGORICAL, CLUSTER_LINE, COMPARATOR_LINE, when
+from clusterqi.charts.theme import CATEGORICAL, CLUSTER_LINE, COMPARATOR_LINE, layer, when
 
 __all__ = [
     "COMPARATOR",
@@ -176,12 +176,9 @@ def comparison_chart(
         + (" Thin lines are the member practices: click one in the legend to highlight it."
            if practice_names else ""),
     ]
-    return (
-        alt.layer(*layers)
-        .add_params(choose)
-        .properties(title=alt.Title(f"{ind.title}, {inputs.months_label(data['month'])}",
-                                    subtitle=subtitle))
-    )
+    return layer(*layers, params=(choose,),
+                 title=alt.Title(f"{ind.title}, {inputs.months_label(data['month'])}",
+                                 subtitle=subtitle))
 
 
 def describe_comparison(

@@ -32,6 +32,7 @@ from clusterqi.charts.theme import (
     MARKER_OUTLINE,
     SHAPES,
     category_scale,
+    layer,
     shape_scale,
     when,
 )
@@ -272,12 +273,8 @@ def funnel_chart(
         f"allowing for over-dispersion between {plural}. Points outside the 99.8% limits are "
         "unlikely to differ by chance alone.",
     ]
-    return (
-        alt.layer(limit_layer, baseline_layer, points, label)
-        .add_params(show_unadjusted)
-        .properties(title=alt.Title(f"{ind.title}, {inputs.period_label(period)}",
-                                    subtitle=subtitle))
-    )
+    return layer(limit_layer, baseline_layer, points, label, params=(show_unadjusted,),
+                 title=alt.Title(f"{ind.title}, {inputs.period_label(period)}", subtitle=subtitle))
 
 
 def describe_funnel(

@@ -28,6 +28,7 @@ from clusterqi.charts.theme import (
     COMPARATOR_LINE,
     MARKER_OUTLINE,
     category_scale,
+    layer,
     shape_scale,
 )
 
@@ -136,7 +137,7 @@ def practice_chart(
     if math.isfinite(data.attrs["cluster_value"]):
         rules.append(alt.Chart().mark_rule(color=CLUSTER_LINE, strokeWidth=2).encode(
             x=alt.XDatum(data.attrs["cluster_value"])))
-    return alt.layer(*rules, bars, points, suppressed).properties(
+    return layer(*rules, bars, points, suppressed,
         height=alt.Step(ROW_STEP),
         title=alt.Title(
             f"{ind.title}, {inputs.period_label(data.attrs['period'])}",

@@ -38,6 +38,7 @@ from clusterqi.charts.theme import (
     SIGNAL_COLOURS,
     SIGNAL_SHAPES,
     category_scale,
+    layer,
     shape_scale,
 )
 
@@ -242,7 +243,7 @@ def spc_chart(
     period_text = inputs.months_label(data["month"])
     cycles = [f"{label} ({pd.Timestamp(date).strftime('%d %b %Y')}): {text}"
               for label, date, text in zip(notes["label"], notes["date"], notes["text"])]
-    return alt.layer(*layers).properties(title=alt.Title(
+    return layer(*layers, title=alt.Title(
         f"{ind.title}, {period_text}",
         subtitle=[f"{data.attrs['unit']}: {CHART_TYPES.get(chart_type, chart_type)}.", rules,
                   *cycles],

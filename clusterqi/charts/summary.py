@@ -34,6 +34,7 @@ from clusterqi.charts.theme import (
     MARKER_OUTLINE,
     RANGE_FILL,
     category_scale,
+    layer,
     shape_scale,
 )
 
@@ -155,7 +156,7 @@ def summary_chart(
                         scale=shape_scale(categories)),
         tooltip=tooltip,
     )
-    return alt.layer(spread, middle, centre, marker).properties(
+    return layer(spread, middle, centre, marker,
         width=SPINE_WIDTH, height=alt.Step(ROW_STEP),
         title=alt.Title(
             f"{data.attrs['cluster']} at a glance, {period_text}",

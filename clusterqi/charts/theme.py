@@ -35,6 +35,7 @@ import altair as alt
 __all__ = [
     "THEME_NAME",
     "when",
+    "layer",
     "FONT",
     "BETTER",
     "SIMILAR",
@@ -158,6 +159,24 @@ def when(channel: type, test: str | alt.Parameter, if_true: Any, otherwise: Any)
     else:
         predicate = {"test": test}
     return channel(otherwise, condition={**predicate, "value": if_true})
+
+
+def layer(*layers: Any, params: tuple = (), **properties: Any) -> alt.LayerChart:
+    """``alt.layer(*layers).add_params(*params).properties(**properties)``, built once.
+
+    Same spec, but each of Altair's ``add_params`` and ``properties`` on a layered chart deep
+    copies the whole chart (two copies for ``add_params``: ~4 ms each, every chart of every
+    report). ``properties`` go to the layered chart's constructor, and ``params`` onto its first
+    layer, which is where ``LayerChart.add_params`` puts them.
+
+    Example usage::
+
+        layer(lines, points, params=(show_limits,), title=alt.Title("Antibiotics"))
+    """
+    chart = alt.layer(*layers, **properties)
+    if params:
+        chart.layer[0] = chart.layer[0].add_params(*params)  # a fresh chart: nothing shares it
+    return chart
 
 
 def shape_scale(domain: list[str], shapes: dict[str, str] = SHAPES) -> alt.Scale:

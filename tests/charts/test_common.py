@@ -171,3 +171,17 @@ def test_when_writes_the_same_condition_as_alt_condition(test):
     ours = alt.Chart().mark_point().encode(
         opacity=theme.when(alt.OpacityValue, test, 1.0, 0.2)).to_dict()["encoding"]
     assert ours == expected
+
+
+def test_layer_builds_the_same_spec_as_chaining_add_params_and_properties():
+    data = pd.DataFrame({"x": [1, 2, 3], "y": [3, 1, 2], "unit": ["a", "b", "c"]})
+    pick = alt.selection_point(name="pick", fields=["unit"])
+    show = alt.param(name="show", value=False, bind=alt.binding_checkbox(name="Show "))
+    lines = alt.Chart(data).mark_line().encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
+    points = (alt.Chart(data).mark_point().encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
+              .add_params(pick).properties(name="points"))
+    title = alt.Title("A chart", subtitle=["Two layers"])
+    chained = alt.layer(lines, points).add_params(show).properties(title=title, height=200)
+    built = theme.layer(lines, points, params=(show,), title=title, height=200)
+    assert built.to_dict() == chained.to_dict()
+    assert theme.layer(lines, points).to_dict() == alt.layer(lines, points).to_dict()
