@@ -110,13 +110,15 @@ class Explorer:
     # --- data --------------------------------------------------------------------------------
 
     def _table_path(self, months: int) -> str:
-        """The run's indicator table for a period length: calculated once, then from the cache."""
-        if months not in self._tables:
-            from clusterqi.paths import cache_dir
-            from clusterqi.report import prepare_run_tables
+        """The run's indicator table for a period length: calculated once, then from the cache.
 
-            folder = cache_dir("explore", f"{self.data if self.data == 'synthetic' else Path(self.data).name}-{self.period_end}-{months}")
-            self._tables[months] = str(prepare_run_tables(self.data, self.period_end, months, folder))
+        The same cache a report without ``indicator_table`` uses, keyed by the data files, so
+        a second explorer (or a kernel restart) on unchanged data starts without recalculating.
+        """
+        if months not in self._tables:
+            from clusterqi.report import cached_run_tables
+
+            self._tables[months] = str(cached_run_tables(self.data, self.period_end, months))
         return self._tables[months]
 
     @staticmethod
@@ -203,7 +205,12 @@ class Explorer:
         if chart is None:
             self.chart_output.outputs = ()
         else:
-            bundle = chart._repr_mimebundle_(include=None, exclude=None)
+            import altair as alt
+
+            # what chart._repr_mimebundle_ does, without validating the spec against the
+            # Vega-Lite schema again (~40% of a redraw): the chart tests validate the builders
+            spec = chart.to_dict(validate=False, context={"pre_transform": False})
+            bundle = alt.renderers.get()(spec)
             data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
             self.chart_output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
         self.last_update_seconds = time.perf_counter() - started

@@ -83,3 +83,13 @@ def test_indicator_and_audience_changes_redraw_and_the_cluster_preview_hides_pra
     explorer.audience.value = "analyst"
     assert "Member practice" not in _spec(explorer)  # the analyst view names practices
     assert explorer.last_update_seconds is not None
+
+
+def test_a_second_explorer_on_the_same_data_reuses_the_calculated_tables(explorer):
+    from pathlib import Path
+
+    path = Path(explorer._table_path(12))
+    written = path.stat().st_mtime_ns
+    again = Explorer(data="synthetic", period_end="2026-09", months=12)
+    assert Path(again._table_path(12)) == path
+    assert path.stat().st_mtime_ns == written
