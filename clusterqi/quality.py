@@ -116,6 +116,39 @@ def _month(period: pd.Series) -> pd.Series:
     return pd.to_datetime(period.astype(str) + "-01", format="%Y-%m-%d", errors="coerce")
 
 
+def _flagged_rows(table: pd.DataFrame, marks: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows a flag applies to: every row of the unit and indicator for a flag
+    without a month; else the month's row, and each total whose period holds the month."""
+    wanted: dict[tuple, list] = {}
+    for key in zip(marks["level"], marks["area_id"], marks["indicator_id"], marks["month"]):
+        wanted.setdefault(key[:3], []).append(key[3])
+    level, area, indicator, kind, period = (
+        table[c].to_numpy(dtype=object)
+        for c in ("level", "area_id", "indicator_id", "period_type", "period"))
+    first_days: dict[str, pd.Timestamp] = {}
+
+    def first_day(text: str) -> pd.Timestamp:
+        if text not in first_days:
+            first_days[text] = pd.to_datetime(f"{text}-01", format="%Y-%m-%d", errors="coerce")
+        return first_days[text]
+
+    units = {key[1] for key in wanted}
+    hits = []
+    for i in np.flatnonzero([a in units for a in area]):
+        months = wanted.get((level[i], area[i], indicator[i]))
+        if not months:
+            continue
+        text = str(period[i])
+        parts = text.split("..")
+        for month in months:
+            if (pd.isna(month)
+                    or (kind[i] == "month" and first_day(text) == month)
+                    or (kind[i] == "total" and first_day(parts[0]) <= month <= first_day(parts[-1]))):
+                hits.append(i)
+                break
+    return np.asarray(hits, dtype=np.intp)
+
+
 def _fmt_month(ts) -> str:
     return pd.Timestamp(ts).strftime("%B %Y")
 
@@ -429,8 +462,10 @@ def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
     else:
         mapping = pseudonyms(indicator_table, policy)
         ids = {r.practice_code: (r.area_id, r.area_name) for r in mapping.itertuples(index=False)}
-    cluster_of = dict(zip(practice_rows["area_id"], practice_rows["cluster_id"]))
-    cluster_names = dict(zip(cluster_rows["area_id"], cluster_rows["area_name"]))
+    cluster_of = dict(zip(practice_rows["area_id"].to_numpy(dtype=object),
+                          practice_rows["cluster_id"].to_numpy(dtype=object)))
+    cluster_names = dict(zip(cluster_rows["area_id"].to_numpy(dtype=object),
+                             cluster_rows["area_name"].to_numpy(dtype=object)))
 
     units = []
     for f in flags.itertuples(index=False):
@@ -447,19 +482,7 @@ def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
 
     table["quality_flag"] = pd.Series([None] * len(table), index=table.index, dtype="str")
     if not marks.empty:
-        keyed = table.reset_index()[["index", "level", "area_id", "indicator_id", "period_type",
-                                     "period"]]
-        keyed = keyed[keyed["area_id"].isin(marks["area_id"].unique())]  # a smaller merge
-        hits = keyed.merge(marks[["level", "area_id", "indicator_id", "month"]],
-                           on=["level", "area_id", "indicator_id"])
-        month = _month(hits["period"])
-        total = hits["period"].str.split("..", regex=False)
-        first = _month(total.str[0])
-        last = _month(total.str[-1])
-        applies = hits["month"].isna() | (
-            (hits["period_type"] == "month") & (month == hits["month"])) | (
-            (hits["period_type"] == "total") & (hits["month"] >= first) & (hits["month"] <= last))
-        flagged = hits.loc[applies, "index"].unique()
+        flagged = table.index[_flagged_rows(table, marks)]
         table.loc[flagged, "quality_flag"] = QUALITY_NOTE
         for column in VS_COLUMNS:
             if column in table.columns:
