@@ -59,6 +59,7 @@ Example usage::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import re
@@ -390,8 +391,13 @@ def _cluster_members(table: pd.DataFrame, cluster_id: str | None) -> list[str]:
 
 
 def _practice_names(table: pd.DataFrame) -> dict[str, str]:
-    practices = table.loc[table["level"] == "practice", ["area_id", "area_name"]].drop_duplicates("area_id")
-    return dict(zip(practices["area_id"].astype(str), practices["area_name"].astype(str)))
+    """Practice code -> name (the first row's), in the order the practices first appear."""
+    practice = (table["level"] == "practice").to_numpy()
+    codes = table["area_id"].to_numpy(dtype=object)[practice].astype(str)
+    names = table["area_name"].to_numpy(dtype=object)[practice].astype(str)
+    _, first = np.unique(codes, return_index=True)
+    first.sort()
+    return dict(zip(codes[first].tolist(), names[first].tolist()))
 
 
 # --- secondary suppression ------------------------------------------------------------------
@@ -621,9 +627,9 @@ def apply_disclosure(
     primary = (marks["suppression"] == "primary").to_numpy()
     suppressed = marks["suppression"].notna().to_numpy()
     derived = [c for c in NUMERATOR_DERIVED if c in table.columns]
-    table.loc[suppressed, "numerator"] = np.nan
+    _replace_rows(table, suppressed, "numerator", np.nan)
     for column in derived:
-        table.loc[suppressed, column] = None
+        _replace_rows(table, suppressed, column, None)
     table.loc[suppressed, "qualifier"] = SUPPRESSED_QUALIFIER
     if "interpretation" in table.columns:
         table.loc[suppressed, "interpretation"] = SUPPRESSED_TEXT
@@ -734,24 +740,31 @@ def _finish(table: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
 
 def _withhold_suppressed_comparators(table: pd.DataFrame, suppressed: np.ndarray) -> None:
     """rest_of_<unit> on any row is withheld where the <unit>'s own row is suppressed."""
-    cell = ["indicator_id", "period_type", "period"]
     if not suppressed.any():
         return
+    cell = [table[c].to_numpy(dtype=object) for c in ("indicator_id", "period_type", "period")]
     levels = table["level"].to_numpy(dtype=object)
+    area = table["area_id"].to_numpy(dtype=object)
     for unit, (level, column) in COMPARATORS.items():
         value_col, vs_col = f"rest_of_{unit}_value", f"vs_rest_of_{unit}"
         if value_col not in table.columns:
             continue
-        hidden = suppressed & (levels == level)
-        if not hidden.any():
+        hidden = np.flatnonzero(suppressed & (levels == level))
+        if not len(hidden):
             continue
-        units = table.loc[hidden, cell + ["area_id"]]
-        unit_key = _key(units, cell + (["area_id"] if column else []))
-        row_key = _key(table, cell + ([column] if column else []))
-        hit = row_key.isin(set(unit_key)).to_numpy()
-        table.loc[hit, value_col] = np.nan
+        if column:  # rows naming a hidden unit, in a cell where it is hidden
+            named = table[column].to_numpy(dtype=object)
+            keys = set(zip(*(c[hidden] for c in cell), area[hidden]))
+            rows = np.flatnonzero(pd.Series(named).isin(set(area[hidden])).to_numpy())
+            hit = [i for i in rows if (cell[0][i], cell[1][i], cell[2][i], named[i]) in keys]
+        else:  # Scotland: every row of a cell where Scotland is hidden
+            keys = set(zip(*(c[hidden] for c in cell)))
+            hit = [i for i in range(len(table)) if (cell[0][i], cell[1][i], cell[2][i]) in keys]
+        mask = np.zeros(len(table), bool)
+        mask[np.asarray(hit, dtype=np.intp)] = True
+        _replace_rows(table, mask, value_col, np.nan)
         if vs_col in table.columns:
-            table.loc[hit, vs_col] = None
+            _replace_rows(table, mask, vs_col, None)
 
 
 def _apply_rounding(table: pd.DataFrame, visible: np.ndarray, rule: str) -> None:
@@ -844,21 +857,32 @@ def _band_sizes(table: pd.DataFrame, banded: np.ndarray) -> None:
     _replace_rows(table, banded, "denominator", np.nan)
     for column in BANDED_ROUNDED:
         if column in table.columns:
-            values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)[banded]
+            values = _floats(table[column])[banded]
             _replace_rows(table, banded, column,
                           _round_significant_array(values, RELEASED_SIGNIFICANT_FIGURES))
     if "reliability" in table.columns:
-        values = pd.to_numeric(table["reliability"], errors="coerce").to_numpy(dtype=float)[banded]
+        values = _floats(table["reliability"])[banded]
         _replace_rows(table, banded, "reliability", np.round(values, RELEASED_RELIABILITY_DECIMALS))
 
 
+def _floats(values: pd.Series) -> np.ndarray:
+    if values.dtype == np.float64:
+        return values.to_numpy()
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
 def _replace_rows(table: pd.DataFrame, rows: np.ndarray, column: str, values) -> None:
-    """``table.loc[rows, column] = values`` (``rows`` a boolean array), quicker for float columns."""
+    """``table.loc[rows, column] = values`` (``rows`` a boolean array), quicker for float columns.
+
+    ``values`` None means missing, as it does for ``.loc``.
+    """
+    if not rows.any():
+        return
     if table[column].dtype != np.float64:
         table.loc[rows, column] = values
         return
     out = table[column].to_numpy(dtype=float, copy=True)
-    out[rows] = values
+    out[rows] = np.nan if values is None else values
     table[column] = out
 
 
@@ -876,7 +900,8 @@ def _mention_pattern(terms: Iterable[str]) -> re.Pattern | None:
 _WORD = re.compile(r"[0-9A-Za-z]+")
 
 
-def _first_words(terms: Iterable[str]) -> set[str] | None:
+@functools.lru_cache(maxsize=8)
+def _first_words(terms: tuple[str, ...]) -> frozenset[str] | None:
     """Each term's first word (lower case), or None unless every term is plain ASCII.
 
     A mention of a term (:func:`_mention_pattern`: not touching a letter or digit on either
@@ -893,7 +918,7 @@ def _first_words(terms: Iterable[str]) -> set[str] | None:
         if not term.isascii() or word is None:
             return None
         firsts.add(word.group(0).lower())
-    return firsts
+    return frozenset(firsts)
 
 
 def _scrub_practice_mentions(
@@ -912,11 +937,10 @@ def _scrub_practice_mentions(
     if not any(term.strip() for term in replacement):
         return table
     pattern = None  # compiled when a text may mention a practice (it has ~2 terms per practice)
-    firsts = _first_words(replacement)
+    firsts = _first_words(tuple(replacement))
     protected = {"area_id", "area_name"}  # own rows already relabelled; others are area names
-    for column in table.columns:
-        if column in protected or not (pd.api.types.is_string_dtype(table[column])
-                                       or table[column].dtype == object):
+    for column, dtype in table.dtypes.items():
+        if column in protected or not (pd.api.types.is_string_dtype(dtype) or dtype == object):
             continue
         uniques = table[column].unique()
         fixes = {}
