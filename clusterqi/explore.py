@@ -75,6 +75,7 @@ class Explorer:
         self._reports: dict[tuple, Any] = {}
         self.catalogue = load_catalogue()
         self.clusters = self._cluster_list(self._table_path(months))
+        self._cluster_rows = self.clusters.set_index("cluster_id").to_dict("index")
         self.last_update_seconds: float | None = None
         self.current_chart = None
         self._quiet = False
@@ -182,7 +183,7 @@ class Explorer:
             # only the area's clusters are drawn; each row carries Scotland's centre, phi and
             # tau2, so the limits stay Scotland's (drawn over the area's range of sizes)
             area = "hscp_code" if kind == "funnel-hscp" else "hb_code"
-            home = self.clusters.set_index("cluster_id").loc[cluster_id, area]
+            home = self._cluster_rows[cluster_id][area]
             local = table[(table["level"] != "cluster") | (table[area] == home)]
             local.attrs = table.attrs
             args = (local, indicator, "cluster")
@@ -200,7 +201,7 @@ class Explorer:
         started = time.perf_counter()
         chart, text = self.chart()
         self.current_chart = chart
-        name = self.clusters.set_index("cluster_id").loc[self.cluster.value, "cluster_name"]
+        name = self._cluster_rows[self.cluster.value]["cluster_name"]
         self.summary.value = f"<p><b>{escape(str(name))}</b>: {escape(str(text))}</p>"
         if chart is None:
             self.chart_output.outputs = ()

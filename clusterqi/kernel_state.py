@@ -12,7 +12,9 @@ Restored: the IPython user namespace, output history and execution count; the cu
 NumPy error handling and print options; every pandas option; Altair's active renderer (and its
 options), theme and data transformer; matplotlib's ``rcParams`` when matplotlib is loaded.
 Not restored: attributes a notebook sets on imported library modules other than those settings
-(the cluster report notebook only calls clusterqi, which keeps no per-cluster module state).
+(the cluster report notebook only calls clusterqi, which keeps no per-cluster module state: only
+per-run caches keyed by the run's files, such as :mod:`clusterqi.report`'s tables and suppression,
+which every cluster of the run shares and no report changes).
 
 Example usage (what :class:`clusterqi.kernels.ReusableKernel` sends to the kernel)::
 

@@ -541,27 +541,33 @@ def _report_mask(table: pd.DataFrame, cluster_id: str, every_area: bool = False)
     own areas) and the monthly rows of every HSCP and board the cluster's own rows name (a
     practice of a cross-boundary cluster sits in an HSCP other than the cluster's home one).
     """
-    level = table["level"].astype(str)
-    total = table["period_type"].eq("total")
-    own = table["cluster_id"].astype("string").eq(cluster_id).fillna(False) & level.isin(
-        ["cluster", "practice"])
-    keep = own | (total & level.isin(["cluster", "practice"])) | level.eq("scotland")
-    named = table[own] if every_area else table[own & level.eq("cluster")]
-    hscps = set(named["hscp_code"].dropna().astype(str))
-    boards = set(named["hb_code"].dropna().astype(str))
-    area = table["area_id"].astype(str)
-    keep = keep | (level.eq("hscp") & area.isin(hscps)) | (level.eq("hb") & area.isin(boards))
+    def column(name: str) -> np.ndarray:
+        return table[name].to_numpy(dtype=object)
+
+    level, cluster, area = column("level"), column("cluster_id"), column("area_id")
+    total = column("period_type") == "total"
+    unit = (level == "cluster") | (level == "practice")
+    own = unit & (cluster == cluster_id)
+    keep = own | (total & unit) | (level == "scotland")
+    named = own if every_area else own & (level == "cluster")
+    hscps = {str(c) for c in column("hscp_code")[named] if isinstance(c, str)}
+    boards = {str(c) for c in column("hb_code")[named] if isinstance(c, str)}
+    keep |= (level == "hscp") & np.isin(area.astype(str), list(hscps))
+    keep |= (level == "hb") & np.isin(area.astype(str), list(boards))
     if every_area:
-        keep = keep | (total & level.isin(["hscp", "hb"]))
-    return keep.to_numpy()
+        keep |= total & ((level == "hscp") | (level == "hb"))
+    return keep
 
 
 def _logged_in(log: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """The disclosure log's entries about ``rows`` (a report's rows), and its summary entries."""
     key = ["indicator_id", "level", "area_id", "period"]
-    shown = set(rows[key].itertuples(index=False, name=None))
-    about = [tuple(r) in shown for r in log[key].itertuples(index=False, name=None)]
-    keep = log["area_id"].isna().to_numpy() | np.asarray(about, dtype=bool)
+    summary = log["area_id"].isna().to_numpy()
+    if summary.all():
+        return log.reset_index(drop=True)
+    shown = set(zip(*(rows[c].to_numpy(dtype=object) for c in key)))
+    entries = zip(*(log[c].to_numpy(dtype=object) for c in key))
+    keep = summary | np.fromiter((entry in shown for entry in entries), bool, count=len(log))
     return log[keep].reset_index(drop=True)
 
 
