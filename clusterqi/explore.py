@@ -208,10 +208,9 @@ class Explorer:
         else:
             import altair as alt
 
-            # what chart._repr_mimebundle_ does, without validating the spec against the
-            # Vega-Lite schema again (~40% of a redraw): the chart tests validate the builders
-            spec = chart.to_dict(validate=False, context={"pre_transform": False})
-            bundle = alt.renderers.get()(spec)
+            from clusterqi.charts.offline import chart_spec
+
+            bundle = alt.renderers.get()(chart_spec(chart))  # the session's renderer
             data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
             self.chart_output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
         self.last_update_seconds = time.perf_counter() - started

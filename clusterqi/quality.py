@@ -125,12 +125,9 @@ def _flagged_rows(table: pd.DataFrame, marks: pd.DataFrame) -> np.ndarray:
     level, area, indicator, kind, period = (
         table[c].to_numpy(dtype=object)
         for c in ("level", "area_id", "indicator_id", "period_type", "period"))
-    first_days: dict[str, pd.Timestamp] = {}
-
-    def first_day(text: str) -> pd.Timestamp:
-        if text not in first_days:
-            first_days[text] = pd.to_datetime(f"{text}-01", format="%Y-%m-%d", errors="coerce")
-        return first_days[text]
+    # each period's months parsed once: "YYYY-MM", or "YYYY-MM..YYYY-MM" for a total
+    texts = pd.Series(sorted({p for part in map(str, set(period)) for p in part.split("..")}))
+    first_day = dict(zip(texts, _month(texts)))
 
     units = {key[1] for key in wanted}
     hits = []
@@ -142,8 +139,8 @@ def _flagged_rows(table: pd.DataFrame, marks: pd.DataFrame) -> np.ndarray:
         parts = text.split("..")
         for month in months:
             if (pd.isna(month)
-                    or (kind[i] == "month" and first_day(text) == month)
-                    or (kind[i] == "total" and first_day(parts[0]) <= month <= first_day(parts[-1]))):
+                    or (kind[i] == "month" and first_day[text] == month)
+                    or (kind[i] == "total" and first_day[parts[0]] <= month <= first_day[parts[-1]])):
                 hits.append(i)
                 break
     return np.asarray(hits, dtype=np.intp)

@@ -289,7 +289,11 @@ class _Run:
     def scope(self, cluster_id: str, every_practice: bool = True) -> np.ndarray:
         """Positions of the rows disclosure control needs for one cluster's report, in order.
 
-        The rows of ``_report_mask(table, cluster_id, every_area=True)``. Without
+        The report's rows (:func:`report_rows`), every HSCP and board total row (other clusters'
+        totals compare with their own areas) and the monthly rows of every HSCP and board the
+        cluster's own rows name (a practice of a cross-boundary cluster sits in an HSCP other
+        than the cluster's home one): a row's comparator value is withheld where its area's row
+        for the same cell is suppressed. Without
         ``every_practice`` (audiences that see no other practice), another cluster's practice
         or an unclustered practice is there by one row only: such rows are never released,
         and suppression comes from the whole table, so disclosure control needs them only for
@@ -532,15 +536,8 @@ def report_rows(table: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
     return table[_report_mask(table, cluster_id)].reset_index(drop=True)
 
 
-def _report_mask(table: pd.DataFrame, cluster_id: str, every_area: bool = False) -> np.ndarray:
-    """Which rows :func:`report_rows` keeps; with ``every_area`` also the area rows they name.
-
-    ``every_area`` adds the rows disclosure control needs to release the report's rows: a
-    row's comparator value is withheld where its HSCP's or board's row for the same cell is
-    suppressed, so every HSCP and board total row (other clusters' totals compare with their
-    own areas) and the monthly rows of every HSCP and board the cluster's own rows name (a
-    practice of a cross-boundary cluster sits in an HSCP other than the cluster's home one).
-    """
+def _report_mask(table: pd.DataFrame, cluster_id: str) -> np.ndarray:
+    """Which rows :func:`report_rows` keeps."""
     def column(name: str) -> np.ndarray:
         return table[name].to_numpy(dtype=object)
 
@@ -549,13 +546,11 @@ def _report_mask(table: pd.DataFrame, cluster_id: str, every_area: bool = False)
     unit = (level == "cluster") | (level == "practice")
     own = unit & (cluster == cluster_id)
     keep = own | (total & unit) | (level == "scotland")
-    named = own if every_area else own & (level == "cluster")
-    hscps = {str(c) for c in column("hscp_code")[named] if isinstance(c, str)}
-    boards = {str(c) for c in column("hb_code")[named] if isinstance(c, str)}
+    home = own & (level == "cluster")
+    hscps = {str(c) for c in column("hscp_code")[home] if isinstance(c, str)}
+    boards = {str(c) for c in column("hb_code")[home] if isinstance(c, str)}
     keep |= (level == "hscp") & np.isin(area.astype(str), list(hscps))
     keep |= (level == "hb") & np.isin(area.astype(str), list(boards))
-    if every_area:
-        keep |= total & ((level == "hscp") | (level == "hb"))
     return keep
 
 

@@ -111,13 +111,11 @@ def _chart(kind: str, caption: str, *args: Any, **kwargs: Any) -> None:
     :func:`clusterqi.charts.chart_with_text` gives all three from the builder's arguments.
     """
     from clusterqi.charts import chart_with_text
-    from clusterqi.charts.offline import offline_renderer
+    from clusterqi.charts.offline import chart_spec, offline_renderer
 
     chart, sentence, numbers = chart_with_text(kind, *args, **kwargs)
-    # The builders' specs are validated against the Vega-Lite schema by the chart tests; a report
-    # of ~30 charts skips that second validation (a fifth of its time) and always uses the
-    # offline renderer, whatever renderer the session has enabled.
-    display(offline_renderer(chart.to_dict(validate=False, context={"pre_transform": False})), raw=True)
+    # always the offline renderer, whatever renderer the session has enabled
+    display(offline_renderer(chart_spec(chart)), raw=True)
     markup = f"<p class='cqi-summary'>{_e(sentence)}</p>"
     if numbers is not None and len(numbers):
         markup += html_table(numbers, caption)
