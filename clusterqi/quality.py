@@ -486,7 +486,11 @@ def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
                 table.loc[flagged, column] = None
 
     released = set(zip(table["level"].to_numpy(), table["area_id"].to_numpy()))
-    marks = marks[[(lvl, a) in released for lvl, a in zip(marks["level"], marks["area_id"])]]
+    # a boolean array, not a list: an empty list would select no *columns* (KeyError 'flag' for a
+    # cluster with no finding in its scope)
+    keep = np.fromiter(((lvl, a) in released for lvl, a in zip(marks["level"], marks["area_id"])),
+                       dtype=bool, count=len(marks))
+    marks = marks[keep]
     if policy.audience == "analyst":
         note = marks["reason"]
     else:

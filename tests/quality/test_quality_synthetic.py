@@ -108,3 +108,35 @@ def test_flags_withhold_colouring_and_notes_name_no_practice(truth, flags, synth
         assert text not in codes and text not in names
         assert not (set(re.findall(r"[0-9]+", text)) & codes)
     assert notes["area_name"][notes["level"] == "practice"].str.match(r"^Member practice [A-Z]+$").all()
+
+
+def test_a_report_with_no_finding_in_its_scope_gets_an_empty_note_table(synthetic_indicators,
+                                                                        synthetic_dataset):
+    """Real clusters mostly have no data-quality finding: no flag must not mean no report."""
+    cluster = synthetic_dataset.practices["cluster_id"].dropna().iloc[0]
+    policy = DisclosurePolicy(cluster_id=cluster, salt="quality-test")
+    releasable, _ = apply_disclosure(synthetic_indicators, policy)
+    no_flags = pd.DataFrame({c: pd.Series(dtype="str") for c in
+                             ("practice_code", "indicator_id", "month", "flag", "reason")})
+    flagged, notes = apply_quality_flags(releasable, no_flags, synthetic_indicators, policy)
+    assert notes.empty
+    assert list(notes.columns) == ["level", "area_id", "area_name", "indicator_id", "month",
+                                   "flag", "note"]
+    assert flagged["quality_flag"].isna().all()
+    assert flagged["vs_rest_of_scotland"].notna().any()
+
+
+def test_findings_outside_the_report_leave_its_rows_unmarked(flags, synthetic_indicators,
+                                                             synthetic_dataset):
+    """Flags about other clusters only: the marks exist but none is in the released rows."""
+    practices = synthetic_dataset.practices
+    flagged_clusters = set(practices.loc[practices["practice_code"].isin(flags["practice_code"]),
+                                         "cluster_id"].dropna())
+    clean = sorted(set(practices["cluster_id"].dropna()) - flagged_clusters)
+    assert clean, "every synthetic cluster has a finding"
+    policy = DisclosurePolicy(cluster_id=clean[0], salt="quality-test")
+    releasable, _ = apply_disclosure(synthetic_indicators, policy)
+    table, notes = apply_quality_flags(releasable, flags, synthetic_indicators, policy)
+    assert not notes["area_id"].isin(practices.loc[practices["cluster_id"] == clean[0],
+                                                   "practice_code"]).any()
+    assert (notes["level"] != "practice").all() or notes.empty
