@@ -137,6 +137,8 @@ NUMERATOR_DERIVED = (
     "funnel_95", "funnel_998", "funnel_95_unadjusted", "funnel_998_unadjusted",
     "rest_of_cluster_value", "vs_rest_of_cluster", "rest_of_hscp_value", "vs_rest_of_hscp",
     "rest_of_hb_value", "vs_rest_of_hb", "rest_of_scotland_value", "vs_rest_of_scotland",
+    "vs_rest_of_cluster_unadjusted", "vs_rest_of_hscp_unadjusted", "vs_rest_of_hb_unadjusted",
+    "vs_rest_of_scotland_unadjusted",
     "reliability", "spc_signal", "spc_flag", "spc_rule",
 )
 #: Numeric columns that, next to a rounded numerator, would give the unrounded one back.
@@ -763,8 +765,9 @@ def _withhold_suppressed_comparators(table: pd.DataFrame, suppressed: np.ndarray
         mask = np.zeros(len(table), bool)
         mask[np.asarray(hit, dtype=np.intp)] = True
         _replace_rows(table, mask, value_col, np.nan)
-        if vs_col in table.columns:
-            _replace_rows(table, mask, vs_col, None)
+        for verdict in (vs_col, f"{vs_col}_unadjusted"):
+            if verdict in table.columns:
+                _replace_rows(table, mask, verdict, None)
 
 
 def _apply_rounding(table: pd.DataFrame, visible: np.ndarray, rule: str) -> None:

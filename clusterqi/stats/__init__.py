@@ -9,7 +9,7 @@ Example usage::
     from clusterqi.stats import wilson_ci, overdispersion, xmr_chart, compare
 """
 
-from clusterqi.stats.compare import compare
+from clusterqi.stats.compare import SIMILAR, adjusted_z, compare, compare_adjusted
 from clusterqi.stats.funnels import (
     Overdispersion,
     funnel_limits_proportion,
@@ -31,9 +31,12 @@ from clusterqi.stats.standardisation import dsr, isr
 
 __all__ = [
     "Overdispersion",
+    "SIMILAR",
+    "adjusted_z",
     "anhoej_thresholds",
     "byars_ci",
     "compare",
+    "compare_adjusted",
     "dsr",
     "funnel_limits_proportion",
     "funnel_limits_ratio",

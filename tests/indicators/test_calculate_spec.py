@@ -90,8 +90,22 @@ def test_practice_against_rest_of_cluster(table):
     # P1 (20/200) against P2 + P3: (40 + 10) / (200 + 100)
     p1 = row(table, SHARE, "practice", "P1")
     assert p1.rest_of_cluster_value == pytest.approx(50 / 300 * 100)
-    # P1's 95% interval (6.6%, 14.9%) lies below 16.7%: lower, and low is good
-    assert p1.vs_rest_of_cluster == "better"
+    # P1's 95% interval (6.6%, 14.9%) lies below 16.7%: the plain interval test says lower, and
+    # low is good ...
+    assert p1.vs_rest_of_cluster_unadjusted == "better"
+    # ... but the verdict allows for the usual variation between Scottish practices (tau2) and
+    # the comparator's own sampling error: z = (asin(sqrt(.1)) - asin(sqrt(1/6))) /
+    # sqrt(1/800 + tau2 + 1/1200) = -0.78, well within +/-3.09
+    z = (np.arcsin(np.sqrt(0.1)) - np.arcsin(np.sqrt(50 / 300))) / np.sqrt(
+        1 / 800 + p1.tau2 + 1 / 1200)
+    assert z == pytest.approx(-0.782, abs=0.001)
+    assert p1.vs_rest_of_cluster == "similar"
+    # P6 (8%) against P7 alone (40%): far beyond the usual variation, and low is good
+    p6 = row(table, SHARE, "practice", "P6")
+    z6 = (np.arcsin(np.sqrt(0.08)) - np.arcsin(np.sqrt(0.4))) / np.sqrt(
+        1 / 800 + p6.tau2 + 1 / 800)
+    assert z6 < -3.09
+    assert p6.vs_rest_of_cluster == "better"
     # P9 is alone in cluster c4: no rest of cluster
     p9 = row(table, SHARE, "practice", "P9")
     assert pd.isna(p9.rest_of_cluster_value) and pd.isna(p9.vs_rest_of_cluster)
@@ -101,13 +115,19 @@ def test_cluster_against_rest_of_home_hscp_and_board(table):
     # c1's home HSCP A holds P1, P2 (c1) and P9 (c4): the rest is P9 = 50/200
     c1 = row(table, SHARE, "cluster", "c1")
     assert c1.rest_of_hscp_value == pytest.approx(25.0)
-    assert c1.vs_rest_of_hscp == "better"  # 14% (11.2%, 17.3%) below 25%
+    assert c1.vs_rest_of_hscp_unadjusted == "better"  # 14% (11.2%, 17.3%) below 25%
+    # with the clusters' tau2 and the comparator's 200 items: z = -2.26, inside +/-3.09
+    z = (np.arcsin(np.sqrt(0.14)) - np.arcsin(np.sqrt(0.25))) / np.sqrt(
+        1 / 2000 + c1.tau2 + 1 / 800)
+    assert z == pytest.approx(-2.260, abs=0.001)
+    assert c1.vs_rest_of_hscp == "similar"
     # board 1 (P1-P5, P9: 204/1100) excluding all of c1 (70/500)
     assert c1.rest_of_hb_value == pytest.approx(134 / 600 * 100)
     # c2's home HSCP B holds P3 (of c1) besides c2's own P4, P5: the rest is P3 = 10/100
     c2 = row(table, SHARE, "cluster", "c2")
     assert c2.rest_of_hscp_value == pytest.approx(10.0)
-    assert c2.vs_rest_of_hscp == "worse"
+    assert c2.vs_rest_of_hscp_unadjusted == "worse"
+    assert c2.vs_rest_of_hscp == "similar"
 
 
 def test_rest_of_scotland_excludes_the_unit(table):
@@ -123,8 +143,12 @@ def test_rest_of_scotland_excludes_the_unit(table):
 def test_no_judgement_indicator_says_higher_or_lower(table):
     # 65+ rate, low_is_good null: P5 100 per 1,000 (86.6, 115.2) vs rest of Scotland 171.4
     p5 = row(table, OLDER, "practice", "P5")
-    assert p5.vs_rest_of_scotland == "lower"
-    assert p5.interpretation.startswith("Lower than the rest of Scotland;")
+    assert p5.vs_rest_of_scotland_unadjusted == "lower"
+    # within the practices' funnel once their spread is allowed for: "similar", no direction word
+    assert p5.funnel_998 == "within" and p5.vs_rest_of_scotland == "similar"
+    assert p5.interpretation.startswith("Similar to the rest of Scotland: within the usual "
+                                        "variation between Scottish practices")
+    assert "better" not in p5.interpretation and "worse" not in p5.interpretation
 
 
 def test_rest_of_values_on_month_rows_but_verdicts_only_on_totals(table):
@@ -148,7 +172,19 @@ def test_funnel_uses_dispersion_of_all_practices_and_keeps_both_flags(table):
     assert flags.loc["P7", "funnel_998"] == "within"
     assert flags.loc["P7", "reliability"] == pytest.approx(
         od.tau2 / (od.tau2 + 1 / (4 * 200)))
-    assert "after allowing for over-dispersion" in flags.loc["P7", "interpretation"]
+    # the verdict against the rest of Scotland is the funnel's: never a contradiction
+    assert flags.loc["P7", "vs_rest_of_scotland"] == "similar"
+    assert flags.loc["P7", "vs_rest_of_scotland_unadjusted"] == "worse"
+    assert flags.loc["P7", "interpretation"].startswith(
+        "Similar to the rest of Scotland: within the usual variation")
+
+
+def test_verdict_against_scotland_always_matches_the_adjusted_funnel(table):
+    totals = table[(table.period_type == "total") & table.level.isin(["practice", "cluster"])]
+    words = {"high": {"worse", "higher", "better"}, "low": {"better", "lower", "worse"},
+             "within": {"similar"}}
+    for flag, verdict in zip(totals.funnel_998, totals.vs_rest_of_scotland):
+        assert verdict in words[flag]
 
 
 def test_rate_funnel_compares_observed_with_expected(table):
