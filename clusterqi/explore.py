@@ -7,7 +7,7 @@ as the cluster report, so what the analyst sees live is what a report would show
 :mod:`clusterqi.charts` builders. Nothing is calculated here; the explorer only chooses.
 
 Widgets (ipywidgets, live kernel only): ``board`` and ``cluster`` (the cluster list follows the
-board), ``indicator``, ``comparison`` (:data:`COMPARISONS`), ``audience`` (preview what a cluster
+board), ``indicator`` (grouped by theme: "Pain: ..."), ``comparison`` (:data:`COMPARISONS`), ``audience`` (preview what a cluster
 lead would see, or the analyst view) and ``months`` (the period's length; a new length is
 calculated once, then cached). Every change redraws ``chart_output`` and the one-sentence
 ``summary``; ``last_update_seconds`` says how long the last redraw took.
@@ -84,7 +84,7 @@ class Explorer:
         self.board = widgets.Dropdown(description="Board", options=list(zip(boards["hb_name"], boards["hb_code"])))
         self.cluster = widgets.Dropdown(description="Cluster")
         self.indicator = widgets.Dropdown(
-            description="Indicator", options=[(ind.title, key) for key, ind in self.catalogue.items()],
+            description="Indicator", options=self._indicator_options(self.catalogue),
             layout=widgets.Layout(width="40em"),
         )
         self.comparison = widgets.Dropdown(description="Compare", options=list(COMPARISONS))
@@ -107,6 +107,17 @@ class Explorer:
                 self.chart_output,
             ]
         )
+
+    @staticmethod
+    def _indicator_options(catalogue) -> list[tuple[str, str]]:
+        """(label, id) grouped by theme in the catalogue's theme order: "Pain: Opioids ..."."""
+        from clusterqi.charts.summary import OTHER_THEME, theme_order
+
+        themes = theme_order(catalogue)
+        items = sorted(catalogue.items(),
+                       key=lambda kv: themes.index(getattr(kv[1], "theme", None) or OTHER_THEME))
+        return [(f"{(getattr(ind, 'theme', None) or OTHER_THEME).capitalize()}: {ind.title}", key)
+                for key, ind in items]
 
     # --- data --------------------------------------------------------------------------------
 

@@ -9,6 +9,10 @@ Orientation: each indicator is scaled so that the Scotland value sits in the mid
 furthest cluster at the edge, then flipped by ``low_is_good`` so "better" is always to the
 right (indicators with no judgement put higher to the right, coloured higher / lower).
 
+Indicators are grouped by theme (antimicrobials, pain, ...: the catalogue's ``theme`` and its
+order, :data:`clusterqi.indicators.catalogue.THEMES`), one row of the chart per theme, indicators in
+catalogue order within it.
+
 The percentiles are descriptive (pandas' linear interpolation over the clusters' values in the
 releasable table, suppressed values left out); no limits are computed here.
 
@@ -38,13 +42,30 @@ from clusterqi.charts.theme import (
     shape_scale,
 )
 
-__all__ = ["QUARTILES", "summary_chart", "summary_data", "describe_summary"]
+__all__ = ["QUARTILES", "OTHER_THEME", "summary_chart", "summary_data", "describe_summary",
+           "theme_order"]
 
 QUARTILES = (0.25, 0.75)
 ROW_STEP = 34
 SPINE_WIDTH = 420
 MARKER_SIZE = 120
 EDGE = 1.05  # the axis runs a little past the furthest cluster
+#: Theme of a definition without one (e.g. a local measure).
+OTHER_THEME = "other"
+
+
+def theme_order(catalogue: Mapping[str, Any]) -> list[str]:
+    """The themes of ``catalogue``'s indicators, in the catalogue's theme order, then any others.
+
+    Example usage::
+
+        theme_order(load_catalogue())   # ["antimicrobials", "pain", ...]
+    """
+    from clusterqi.indicators.catalogue import THEMES
+
+    present = [getattr(d, "theme", None) or OTHER_THEME for d in catalogue.values()]
+    known = [t for t in THEMES if t in present]
+    return known + [t for t in dict.fromkeys(present) if t not in known]
 
 
 @inputs.prepared_once
@@ -59,9 +80,10 @@ def summary_data(
     Columns: indicator (title), unit, value, scotland, lowest, q25, q75, highest (in the
     indicator's units, for tooltips and the data table), the same scaled for drawing
     (p_value, p_lowest, p_q25, p_q75, p_highest: -1..1 with better to the right), category,
-    note (interpretation) and order (catalogue order).
+    note (interpretation), theme and order (theme order, then catalogue order).
     """
     records = []
+    themes = theme_order(catalogue)
     for order, (indicator_id, definition) in enumerate(catalogue.items()):
         ind = inputs.resolve_indicator(definition)
         clusters = inputs.select_rows(table, indicator_id, "cluster", "total", period)
@@ -84,6 +106,7 @@ def summary_data(
                             ("q75", q75), ("highest", highest)]},
             "category": category,
             "note": str(row["interpretation"]) if pd.notna(row.get("interpretation")) else "",
+            "theme": getattr(definition, "theme", None) or OTHER_THEME,
             "order": order,
             "period": row["period"],
             "cluster": str(row["area_name"]),
@@ -92,6 +115,8 @@ def summary_data(
         raise ValueError(f"no cluster total rows for cluster {cluster_id!r} for any indicator "
                          "in the catalogue")
     data = pd.DataFrame(records)
+    data["order"] = data["theme"].map(themes.index) * len(catalogue) + data["order"]
+    data = data.sort_values("order", ignore_index=True)
     data.attrs["period"] = data["period"].iloc[0]
     data.attrs["cluster"] = data["cluster"].iloc[0]
     numbers = ["value", "scotland", "lowest", "q25", "q75", "highest",
@@ -106,8 +131,8 @@ def summary_chart(
     cluster_id: str,
     period: str | None = None,
     audience: str = "cluster",
-) -> alt.LayerChart:
-    """The at-a-glance spine chart of every catalogue indicator for one cluster.
+) -> alt.FacetChart:
+    """The at-a-glance spine chart of every catalogue indicator for one cluster, by theme.
 
     Constraints: ``table`` must be releasable unless ``audience="analyst"``; ``catalogue`` is
     ``load_catalogue()`` (or any mapping of id to definition) and sets the rows' order;
@@ -125,7 +150,7 @@ def summary_chart(
     x_axis = alt.Axis(values=[-1, 0, 1], labelExpr="datum.value < 0 ? '\u2190 worse' : "
                       "datum.value > 0 ? 'better \u2192' : 'Scotland'", grid=False)
     x_scale = alt.Scale(domain=[-1, 1])
-    base = alt.Chart(data).encode(y=y)
+    base = alt.Chart().encode(y=y)
     tooltip = [
         alt.Tooltip("indicator:N", title="Indicator"),
         alt.Tooltip("value:Q", title=data.attrs["cluster"], format=",.3~g"),
@@ -156,8 +181,16 @@ def summary_chart(
                         scale=shape_scale(categories)),
         tooltip=tooltip,
     )
-    return layer(spread, middle, centre, marker,
-        width=SPINE_WIDTH, height=alt.Step(ROW_STEP),
+    spines = layer(spread, middle, centre, marker, width=SPINE_WIDTH, height=alt.Step(ROW_STEP))
+    themes = [t for t in theme_order(catalogue) if t in set(data["theme"])]
+    return alt.FacetChart(
+        data=data, spec=spines, spacing=4,
+        facet=alt.Facet("theme:N", sort=themes, title=None,
+                        header=alt.Header(labelAngle=0, labelOrient="top", labelAnchor="start",
+                                          labelFontWeight="bold", labelFontSize=13,
+                                          labelExpr="upper(slice(datum.value, 0, 1)) + "
+                                                    "slice(datum.value, 1)")),
+        columns=1, resolve=alt.Resolve(scale=alt.ScaleResolveMap(y="independent")),
         title=alt.Title(
             f"{data.attrs['cluster']} at a glance, {period_text}",
             subtitle=["Each row is an indicator. The bar spans Scotland's clusters (dark: the "
