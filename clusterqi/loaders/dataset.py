@@ -3,9 +3,10 @@
 :func:`load_dataset` finds the files anywhere under a folder laid out as PHS publishes them, by
 name (``practice_contactdetails_oct2024-open-data.csv``, ``practice_contact_details_20250115_opendata.csv``,
 ``practice_listsizes_oct2024-open-data.csv``, ``pitcYYYYMM.csv``, ``hb14_hb19.csv``,
-``hscp16_hscp19.csv``) and checks each header. A CSV whose name is not recognised but whose header
-is a populations or prescribing header is read too; any other CSV is reported in the warnings. A
-``fetch.json`` (written by the fetcher) is not needed.
+``hscp16_hscp19.csv``) and checks each header. Only files named as PHS names them are read: any
+other CSV (a copy such as ``pitc202609 - Copy.csv``, a renamed file) is listed in the warnings as
+``unrecognised_file``, saying when its header is a PHS one. A ``fetch.json`` (written by the
+fetcher) is not needed.
 
 Several quarterly releases may sit side by side: ``practices`` has one row per practice seen in any
 release (attributes from the latest release holding it), ``list_sizes`` keeps every release, and
@@ -138,7 +139,11 @@ KNOWN_UNUSED_FILES = re.compile(
 
 
 def _classify(path: Path) -> str | None:
-    """The kind of PHS file ``path`` holds, by name, else by header; None if unrecognised."""
+    """The kind of PHS file ``path`` holds, by its name only; None if the name is not PHS's.
+
+    A copy ("pitc202609 - Copy.csv") or a renamed file is never read as data: reading it would
+    count its months twice or under another month.
+    """
     name = path.name
     if PRACTICE_FILE_PATTERN.match(name):
         return "practices"
@@ -150,6 +155,11 @@ def _classify(path: Path) -> str | None:
         return "hb_lookup"
     if name.lower() == HSCP_FILE:
         return "hscp_lookup"
+    return None
+
+
+def _looks_like(path: Path) -> str | None:
+    """The PHS layout an unrecognised file's header has, for the warning ("prescribing")."""
     try:
         header = set(read_header(path))
     except (DataError, OSError):
@@ -158,6 +168,8 @@ def _classify(path: Path) -> str | None:
         return "populations"
     if _PRESCRIBING_HEADER <= header and header & set(MONTH_COLUMNS):
         return "prescribing"
+    if set(REQUIRED_PRACTICE_COLUMNS) <= header:
+        return "practices"
     return None
 
 
@@ -178,9 +190,13 @@ def discover_files(folder: Path) -> tuple[dict[str, list[Path]], pd.DataFrame]:
             continue
         kind = _classify(path)
         if kind is None:
-            warnings.append(warning_row(
-                "unrecognised_file", "CSV file of no known PHS layout (by name or header); not read",
-                file=str(path.relative_to(folder))))
+            layout = _looks_like(path)
+            message = ("CSV file whose name is not a PHS file name; not read" if layout is None else
+                       f"has a PHS {layout} header but its name is not a PHS file name (a copy or "
+                       "a renamed file?); not read, so no month is counted twice: rename it as "
+                       "PHS names it if it is the only copy")
+            warnings.append(warning_row("unrecognised_file", message,
+                                        file=str(path.relative_to(folder))))
             continue
         found[kind].append(path)
     return found, warnings_frame(warnings)

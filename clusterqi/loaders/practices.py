@@ -22,7 +22,9 @@ Example usage::
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +37,8 @@ __all__ = [
     "PRACTICE_COLUMNS",
     "REQUIRED_PRACTICE_COLUMNS",
     "UNDEFINED_SUFFIX",
+    "MAX_SLUG_LENGTH",
+    "is_placeholder",
     "cluster_slug",
     "release_date_from_name",
     "assign_cluster_homes",
@@ -63,20 +67,50 @@ PRACTICE_COLUMNS = [
 ]
 #: PHS names the placeholder "clusters" of board-run practices ``<Board> Undefined``.
 UNDEFINED_SUFFIX = " Undefined"
+_PLACEHOLDER = re.compile(r"\S.* Undefined")
+#: Longest cluster_id; a longer name's id is cut and ends in a short hash of the whole name, so
+#: it stays unique and a report's file name stays well under file-system limits.
+MAX_SLUG_LENGTH = 80
+_SLUG_HASH_LENGTH = 8
+
+
+def is_placeholder(name: str) -> bool:
+    """True for PHS's ``<Board> Undefined`` placeholder names (board-run practices).
+
+    Only that pattern: a name that merely contains "Undefined", or a name cut short in a broken
+    file ("Torrance Undef"), is a cluster like any other.
+    """
+    return bool(_PLACEHOLDER.fullmatch(name.strip()))
+
+
+def _name_hash(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:_SLUG_HASH_LENGTH]
 
 
 def cluster_slug(name: str) -> str | None:
     """Readable, stable id of a ``GPCluster`` name; None for ``<Board> Undefined`` placeholders.
+
+    Lower case; accents are transliterated ("Sùil" -> "suil"); letters of other scripts are
+    kept ("Αθήνα Κέντρο" -> "αθήνα-κέντρο"); anything else becomes "-". A name with no letter
+    or digit at all gets "cluster-" and a short hash of the name; a name whose id would be
+    longer than :data:`MAX_SLUG_LENGTH` is cut and ends in that hash. Every real cluster thus
+    gets an id, and different names get different ids.
 
     Example usage::
 
         cluster_slug("Bothwell, Uddingston & Viewpark")  # 'bothwell-uddingston-viewpark'
         cluster_slug("Fife Undefined")                   # None
     """
-    if name.strip().endswith(UNDEFINED_SUFFIX):
+    if is_placeholder(name):
         return None
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug or None
+    ascii_folded = "".join(
+        ch for ch in unicodedata.normalize("NFKD", name.strip()) if not unicodedata.combining(ch))
+    slug = re.sub(r"[\W_]+", "-", ascii_folded.lower()).strip("-")
+    if not slug:
+        return f"cluster-{_name_hash(name)}"
+    if len(slug) > MAX_SLUG_LENGTH:
+        slug = slug[:MAX_SLUG_LENGTH - _SLUG_HASH_LENGTH - 1].rstrip("-") + "-" + _name_hash(name)
+    return slug
 
 
 def release_date_from_name(path: Path) -> pd.Timestamp:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,7 +33,10 @@ __all__ = [
     "ENCODINGS",
     "HEADER_ROW",
     "WARNING_COLUMNS",
+    "MAX_COUNT",
     "decode_text",
+    "check_last_line",
+    "check_file_end",
     "read_header",
     "read_text_table",
     "require_columns",
@@ -52,21 +56,83 @@ HEADER_ROW = 1
 WARNING_COLUMNS = ["kind", "file", "row", "column", "practice_code", "value", "message"]
 #: Bytes read from the start of a file to find its header line.
 HEADER_PROBE_BYTES = 64 * 1024
+#: The largest count any PHS file can hold (items, patients): beyond it a value is impossible
+#: (and beyond 2**63 it would wrap around in a 64-bit column), so it is refused.
+MAX_COUNT = 10**12
 #: Block size for hashing large files.
 HASH_BLOCK_BYTES = 8 * 1024 * 1024
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_UTF8_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
+
+
+def _line_of(text: str, position: int) -> int:
+    """1-based line number of a character position (the header is line 1)."""
+    return text.count("\n", 0, position) + 1
+
+
 def decode_text(raw: bytes, path: Path) -> str:
-    """Decode a PHS file's bytes: UTF-8 (with or without BOM), else Windows-1252."""
-    for encoding in ENCODINGS:
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            last = exc
-    raise DataError(
-        f"{Path(path).name}: byte {last.start} (value 0x{raw[last.start]:02x}) is neither UTF-8 "
-        "nor Windows-1252 text; expected a CSV file as PHS publishes it"
-    )
+    """Decode a PHS file's bytes: UTF-8 (with or without BOM), else a whole-file Windows-1252.
+
+    A file is read as Windows-1252 only when it is consistently that encoding: no byte sequence
+    in it is valid multi-byte UTF-8. A UTF-8 file with a stray Windows-1252 byte (one é saved
+    by another program) is refused naming the line and byte, instead of garbling every accented
+    name in the file.
+    """
+    name = Path(path).name
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    text = raw.decode("utf-8-sig", errors="surrogateescape")
+    stray = _NOT_UTF8.search(text)
+    utf8 = _UTF8_NON_ASCII.search(text)
+    if utf8 is not None and stray is not None:
+        byte = ord(stray.group()) - 0xDC00
+        raise DataError(
+            f"{name}, line {_line_of(text, stray.start())}: byte 0x{byte:02x} is not UTF-8, but "
+            f"the rest of the file is UTF-8 (e.g. {utf8.group()!r} on line "
+            f"{_line_of(text, utf8.start())}); expected one encoding for the whole file: re-save "
+            "it as UTF-8"
+        )
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{name}, line {_line_of(raw.decode('latin-1'), exc.start)}: byte {exc.start} (value "
+            f"0x{raw[exc.start]:02x}) is neither UTF-8 nor Windows-1252 text; expected a CSV file "
+            "as PHS publishes it"
+        ) from None
+
+
+def check_last_line(raw: bytes, path: Path) -> None:
+    """Refuse a file whose last line has no line ending: it may have been cut short.
+
+    PHS files end every line, the last one included, with a line break; a copy or download that
+    stopped half-way does not, and its last row may hold a cut value ("Torrance Undef").
+    """
+    if raw and not raw.endswith(b"\n"):
+        lines = raw.count(b"\n") + 1
+        tail = raw[raw.rfind(b"\n") + 1:][-60:].decode("utf-8", errors="replace")
+        raise DataError(
+            f"{Path(path).name}, line {lines}: the last line has no line ending, so the file may "
+            f"have been cut short (it ends {tail!r}); expected a complete file: download or copy "
+            "it again"
+        )
+
+
+def check_file_end(path: Path) -> None:
+    """:func:`check_last_line` for a (large) file on disk, reading only its last byte."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        if not size:
+            return
+        handle.seek(max(size - 4096, 0))
+        tail = handle.read()
+    if not tail.endswith(b"\n"):
+        check_last_line(tail, path)
 
 
 def read_header(path: Path) -> list[str]:
@@ -90,10 +156,15 @@ def read_text_table(path: Path) -> pd.DataFrame:
     Handles UTF-8 with or without BOM, Windows-1252, CRLF line ends, quoted fields; column names
     are stripped of spaces. Every cell is a ``str`` (blank cells are ``""``).
 
-    Raises DataError for an empty file, a file with a header but no data rows, or a malformed CSV.
+    Raises DataError for an empty file, a file with a header but no data rows, a malformed CSV,
+    mixed encodings (:func:`decode_text`) or a last line without its line ending
+    (:func:`check_last_line`).
     """
     path = Path(path)
-    text = decode_text(path.read_bytes(), path)
+    raw = path.read_bytes()
+    text = decode_text(raw, path)
+    if text.strip():
+        check_last_line(raw, path)
     if not text.strip():
         raise DataError(f"{path.name}: the file is empty; expected a header line of PHS column names")
     try:
@@ -162,6 +233,13 @@ def parse_counts(
             f"{describe_cell(frame, i, column, path, key_column)}: value {raw.iloc[i]!r} is not a "
             f"whole number; {expected}"
         )
+    huge = numbers.abs() > MAX_COUNT
+    if huge.any():
+        i = int(huge.to_numpy().nonzero()[0][0])
+        raise DataError(
+            f"{describe_cell(frame, i, column, path, key_column)}: value {raw.iloc[i]!r} is "
+            f"impossibly large; {expected} and at most {MAX_COUNT:,}"
+        )
     negative = numbers < 0
     if negative.any():
         i = int(negative.to_numpy().nonzero()[0][0])
@@ -177,23 +255,25 @@ def _hash_memo_path() -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's content, remembered by (path, size, modification time).
+    """SHA-256 of a file's content, remembered by (path, size, modification and change times, inode).
 
     The full content is hashed the first time a file is seen; later calls on the unchanged file
-    (same size and nanosecond modification time, as make and git assume) reuse the digest, so a
-    cached reload of 12 x 125 MB files does not re-read 1.5 GB.
+    reuse the digest, so a cached reload of 12 x 125 MB files does not re-read 1.5 GB. The key
+    holds the inode change time (``st_ctime_ns``) as git's index does: an edit whose
+    modification time was put back (``touch -d``, ``os.utime``) still changes it, so an edited
+    file is always hashed again.
     """
     path = Path(path).resolve()
     stat = path.stat()
-    stamp = [stat.st_size, stat.st_mtime_ns]
+    stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
     memo_path = _hash_memo_path()
     try:
         memo = json.loads(memo_path.read_text())
     except (OSError, ValueError):
         memo = {}
     entry = memo.get(str(path))
-    if entry and entry[:2] == stamp:
-        return entry[2]
+    if entry and entry[:-1] == stamp:
+        return entry[-1]
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(HASH_BLOCK_BYTES):

@@ -89,17 +89,22 @@ def test_prescribing_codes_missing_from_every_practice_list_are_warnings(tmp_pat
     assert data.prescribing["items"].sum() == 12  # kept in the table, flagged in the warnings
 
 
-def test_files_are_found_by_header_when_names_differ_and_only_unknown_csvs_are_reported(tmp_path):
+def test_only_files_named_as_phs_names_them_are_read_and_copies_are_reported(tmp_path):
     folder = s.write_mini_folder(tmp_path)
     s.write_pitc(folder, "202410", [("10002", "0501013B0AAABAB", 3, 21, 4.5)])
-    (folder / "pitc202410.csv").rename(folder / "october prescribing.csv")
+    (folder / "pitc202410 - Copy.csv").write_bytes((folder / "pitc202410.csv").read_bytes())
+    s.write_pitc(folder, "202411", [("10002", "0501013B0AAABAB", 5, 35, 7.5)])
+    (folder / "pitc202411.csv").rename(folder / "november prescribing.csv")
     s.write(folder / "notes.csv", ["Name,Comment", "a,b"])
     s.write(folder / "ground_truth.csv", ["kind,indicator_id", "practice_outlier,x"])  # known, skipped
     (folder / "fetch.json").write_text("{not json at all")  # may be used, never needed
     data = load_dataset(folder)
-    assert data.prescribing["items"].sum() == 3
-    reported = data.warnings[data.warnings["kind"] == "unrecognised_file"]
-    assert list(reported["file"]) == ["notes.csv"]
+    assert data.prescribing["items"].sum() == 3  # October once; the copy and the renamed file unread
+    reported = data.warnings[data.warnings["kind"] == "unrecognised_file"].set_index("file")
+    assert sorted(reported.index) == ["notes.csv", "november prescribing.csv",
+                                      "pitc202410 - Copy.csv"]
+    assert "PHS prescribing header" in reported.at["pitc202410 - Copy.csv", "message"]
+    assert "not read" in reported.at["notes.csv", "message"]
     assert set(data.sources["kind"]) == {"hb_lookup", "hscp_lookup", "practices", "populations", "prescribing"}
 
 
