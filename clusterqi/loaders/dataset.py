@@ -240,11 +240,58 @@ def _unique_releases(paths: list[Path], key, kind: str) -> None:
         seen[value] = path
 
 
+#: Relative difference between a practice's population total and its list size (same release)
+#: beyond which its per-patient figures are not trusted (PHS's two files agree exactly).
+POPULATION_TOLERANCE = 0.10
+#: Items of one presentation at one practice in one month beyond any real practice's.
+IMPLAUSIBLE_ITEMS = 50_000
+
+
+def _population_warnings(populations: pd.DataFrame, list_sizes: pd.DataFrame) -> list[dict]:
+    """Practices with no population in a release that has populations, or a population total
+    far from their list size: their per-patient denominators cannot be trusted."""
+    rows: list[dict] = []
+    if populations.empty:
+        return rows
+    split = populations[populations["sex"] != "All"]
+    totals = split.groupby(["practice_code", "date"])["patients"].sum()
+    totals = totals.combine_first(
+        populations[populations["sex"] == "All"].groupby(["practice_code", "date"])["patients"].sum())
+    sizes = list_sizes[list_sizes["date"].isin(set(populations["date"]))]
+    merged = sizes.merge(totals.rename("population").reset_index(), on=["practice_code", "date"],
+                         how="left")
+    for r in merged.itertuples(index=False):
+        if pd.isna(r.list_size) or r.list_size == 0:
+            continue
+        if pd.isna(r.population):
+            rows.append(warning_row(
+                "missing_population",
+                f"practice listed in the {r.date:%Y-%m-%d} release has no population rows for "
+                "that date: its per-patient figures have no denominator and are left out of its "
+                "cluster's totals", column="PracticeCode", practice_code=r.practice_code,
+                value=f"{r.date:%Y-%m-%d}"))
+        elif abs(float(r.population) / float(r.list_size) - 1) > POPULATION_TOLERANCE:
+            rows.append(warning_row(
+                "population_mismatch",
+                f"population total {int(r.population):,} differs from the list size "
+                f"{int(r.list_size):,} of the same release ({r.date:%Y-%m-%d}) by more than "
+                f"{POPULATION_TOLERANCE:.0%}: its per-patient figures are not trusted",
+                column="AllAges", practice_code=r.practice_code, value=int(r.population)))
+    return rows
+
+
 def _prescribing_warnings(prescribing: pd.DataFrame, practices: pd.DataFrame, dataset_sizes) -> list[dict]:
     """Unknown practice codes and practices with no prescribing in a month."""
     rows = []
     if prescribing.empty:
         return rows
+    big = prescribing[prescribing["items"] > IMPLAUSIBLE_ITEMS]
+    for r in big.head(100).itertuples(index=False):
+        rows.append(warning_row(
+            "implausible_items",
+            f"{int(r.items):,} items of one presentation in one month is beyond any real "
+            f"practice's; check the file for {r.month:%Y-%m}",
+            column="NumberOfPaidItems", practice_code=str(r.practice_code), value=int(r.items)))
     per = prescribing.groupby(["practice_code", "month"], observed=True)["items"].sum().reset_index()
     per["practice_code"] = per["practice_code"].astype("str")
     known = set(practices["practice_code"])
@@ -345,6 +392,7 @@ def load_dataset(folder: Path) -> Dataset:
         month = month_from_name(path)
         sources.append(_source(path, folder, "prescribing", f"{month:%Y-%m}" if month is not None else ""))
 
+    warnings.append(warnings_frame(_population_warnings(populations, list_sizes)))
     sizes_for = Dataset(practices, populations, list_sizes, prescribing, lookups, warnings_frame([])).list_size_in_effect
     warnings.append(warnings_frame(_prescribing_warnings(prescribing, practices, sizes_for)))
     all_warnings = pd.concat([w for w in warnings if not w.empty] or [warnings_frame([])], ignore_index=True)
