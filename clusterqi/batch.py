@@ -27,8 +27,12 @@ Example usage::
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +53,8 @@ __all__ = ["run_batch", "plan_batch", "demo_run", "BatchPlan", "BatchSummary", "
 
 MANIFEST_NAME = "manifest.json"
 INDEX_NAME = "index.html"
+#: Temporary report files a killed export can leave (``.<cluster_id>.<pid>.partial.html``).
+PARTIAL_GLOB = ".*.partial.html"
 #: Status of a cluster selected by the run file that has not been run yet.
 NOT_RUN = "not run"
 
@@ -72,6 +78,47 @@ def _json_hash(value: Any) -> str:
 def _write_json_atomic(path: Path, value: Any) -> None:
     with replacing(path) as tmp:
         tmp.write_text(json.dumps(value, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+
+
+def _prepare_output(output: Path) -> None:
+    """Create the output folder, or raise one clear DataError saying why it cannot be used."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataError(f"{output}: a file is in the way of the output folder; expected a folder "
+                        "(move the file or choose another output)") from None
+    except OSError as exc:
+        raise DataError(f"{output}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(output, os.W_OK | os.X_OK):
+        raise DataError(f"{output}: the output folder is not writable; choose another output or "
+                        "fix its permissions")
+
+
+@contextlib.contextmanager
+def output_lock(output: Path):
+    """Hold the output folder's batch lock for the block; a second batch is refused at once.
+
+    An advisory ``flock`` on the folder itself (no lock file to leave behind): the operating
+    system releases it when the process ends, even by ``kill -9``, so a crash never leaves a
+    stale lock. Leftover ``.partial`` files of a killed export are removed once it is held.
+    """
+    try:
+        handle = os.open(output, os.O_RDONLY)
+    except OSError as exc:
+        raise DataError(f"{output}: cannot open the output folder ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise DataError(f"{output}: another batch is writing into this folder; wait for it "
+                            "to finish or choose another output") from None
+        for leftover in output.glob(PARTIAL_GLOB):
+            leftover.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(handle)
 
 
 def read_manifest(output: str | Path) -> dict[str, Any]:
@@ -288,7 +335,23 @@ def run_batch(
         print(plan.describe())
         return BatchSummary(run.output, [], plan.skipped, time.perf_counter() - clock, dry_run=True)
     output = run.output
-    output.mkdir(parents=True, exist_ok=True)
+    _prepare_output(output)
+    with output_lock(output):
+        try:
+            return _run_locked(plan, output, clock, workers, executor, scheduler, renderer,
+                               progress, on_result)
+        except OSError as exc:
+            done = len([p for p in output.glob("*.html") if p.name != INDEX_NAME])
+            raise DataError(
+                f"{output}: could not write {Path(exc.filename).name if exc.filename else 'a file'}"
+                f" ({exc.strerror}); the {done} report(s) already in the folder are kept: free "
+                "space or fix the folder, then run again with --resume") from None
+
+
+def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, progress,
+                on_result) -> BatchSummary:
+    """run_batch's work once the output folder is locked."""
+    run = plan.run
     old_manifest = read_manifest(output)
     previous = old_manifest.get("clusters", {})
     entries = _cluster_entries(plan, previous)

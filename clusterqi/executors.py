@@ -26,10 +26,13 @@ Example usage::
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -186,10 +189,46 @@ def run_report_job(job: ReportJob) -> ReportResult:
     return write_report(execute_report_job(job))
 
 
+#: Seconds between a worker's checks that the batch process that started it is still alive.
+PARENT_WATCH_SECONDS = 1.0
+#: Linux prctl option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _exit_with_parent() -> None:
+    """End this worker (and its kernels) when the batch process that started it dies.
+
+    Two guards: Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGTERM)``), and a daemon
+    thread that checks every :data:`PARENT_WATCH_SECONDS` whether the parent changed (the
+    process was re-parented), then stops the kernels and exits. A kernel itself exits when its
+    worker dies (ipykernel watches its parent through ``JPY_PARENT_PID``). So ``kill -9`` of a
+    batch leaves no worker or kernel running.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watch thread still guards
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                try:
+                    shutdown_worker_kernels()
+                finally:
+                    os._exit(1)
+            time.sleep(PARENT_WATCH_SECONDS)
+
+    threading.Thread(target=watch, name="clusterqi-parent-watch", daemon=True).start()
+
+
 def _init_local_worker() -> None:
     import atexit
 
     atexit.register(shutdown_worker_kernels)
+    _exit_with_parent()
 
 
 # --- executors ---------------------------------------------------------------------------------

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from clusterqi.errors import DataError
 from clusterqi.paths import project_root
+from clusterqi.yaml_input import read_yaml
 
 __all__ = [
     "RunFile",
@@ -242,10 +242,7 @@ def load_run_file(path: str | Path) -> RunFile:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: run file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise DataError(f"{path}: expected a mapping of keys (notebook, clusters, period_end, ...)")
     raw = dict(raw)

@@ -62,3 +62,18 @@ def test_shipped_run_files_are_valid():
             assert name == "example-real-data.yaml" and all("key 'data': folder" in p for p in problems), exc
             continue
         assert run.notebook.name == "cluster_report.ipynb"
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("notebook: notebooks/cluster_report.ipynb\nperiod_end: '2026-09'\n"
+                    "months: 12\noutput: out\nmonths: 24\n")
+    with pytest.raises(DataError, match=r"key 'months' is given twice \(lines 3 and 5\)"):
+        load_run_file(path)
+
+
+def test_an_oversized_run_file_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("# padding\n" * 200_000)
+    with pytest.raises(DataError, match="too large for a YAML file"):
+        load_run_file(path)
