@@ -28,6 +28,8 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -173,14 +175,17 @@ def _sources(dataset) -> list[dict[str, str]]:
 
 
 def _run_key(folder: Path, period_end: str, months: int) -> str:
-    """A cache key from the data files (name, size, modification time), period and catalogue."""
+    """A cache key from the data files (name, size, modification and change times, inode), period
+    and catalogue. The inode change time moves on any edit, even one whose modification time was
+    put back, so an edited file never reads old numbers."""
     from clusterqi.indicators import catalogue_hash, load_catalogue
 
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             stat = path.stat()
-            digest.update(f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+            digest.update(f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}|"
+                          f"{stat.st_ctime_ns}|{stat.st_ino}\n".encode())
     digest.update(f"{period_end}|{months}|{catalogue_hash(load_catalogue())}|{__version__}".encode())
     return digest.hexdigest()[:16]
 
@@ -219,7 +224,18 @@ def _run_tables(data, period_end: str, months: int, indicator_table) -> "_Run":
             )
     key = _file_key(path)
     if key not in _RUNS:
-        _RUNS[key] = _Run.read(path)
+        try:
+            _RUNS[key] = _Run.read(path)
+        except (OSError, ValueError) as exc:   # pyarrow's ArrowInvalid is a ValueError
+            if indicator_table is not None:
+                raise DataError(f"indicator_table {str(path)!r}: cannot be read ({exc}); "
+                                "expected the Parquet file prepare_run_tables wrote") from None
+            warnings.warn(f"the cached run tables in {path.parent} could not be read ({exc}); "
+                          "they are discarded and calculated again", stacklevel=2)
+            shutil.rmtree(path.parent, ignore_errors=True)
+            path = cached_run_tables(data, period_end, months)
+            key = _file_key(path)
+            _RUNS[key] = _Run.read(path)
         while len(_RUNS) > RUNS_KEPT:
             _RUNS.popitem(last=False)
     _RUNS.move_to_end(key)
