@@ -6,10 +6,10 @@ function's docstring gives its formula and source.
 
 Example usage::
 
-    from clusterqi.stats import wilson_ci, overdispersion, xmr_chart, compare
+    from clusterqi.stats import wilson_ci, overdispersion, xmr_chart, p_prime_chart, compare
 """
 
-from clusterqi.stats.compare import compare
+from clusterqi.stats.compare import SIMILAR, adjusted_z, compare, compare_adjusted
 from clusterqi.stats.funnels import (
     Overdispersion,
     funnel_limits_proportion,
@@ -20,27 +20,35 @@ from clusterqi.stats.funnels import (
 from clusterqi.stats.intervals import byars_ci, mean_ci, poisson_exact_ci, rate_ci, wilson_ci
 from clusterqi.stats.spc import (
     anhoej_thresholds,
+    laney_sigma_z,
     p_chart,
+    p_prime_chart,
     run_chart,
     runs_analysis,
     seven_point_trend,
     u_chart,
+    u_prime_chart,
     xmr_chart,
 )
 from clusterqi.stats.standardisation import dsr, isr
 
 __all__ = [
     "Overdispersion",
+    "SIMILAR",
+    "adjusted_z",
     "anhoej_thresholds",
     "byars_ci",
     "compare",
+    "compare_adjusted",
     "dsr",
     "funnel_limits_proportion",
     "funnel_limits_ratio",
     "isr",
+    "laney_sigma_z",
     "mean_ci",
     "overdispersion",
     "p_chart",
+    "p_prime_chart",
     "poisson_exact_ci",
     "rate_ci",
     "reliability",
@@ -48,6 +56,7 @@ __all__ = [
     "runs_analysis",
     "seven_point_trend",
     "u_chart",
+    "u_prime_chart",
     "wilson_ci",
     "xmr_chart",
 ]
