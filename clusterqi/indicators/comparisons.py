@@ -17,11 +17,21 @@ Rules:
   cluster's practices. Proportions use the proportion funnel; rates the ratio funnel on
   observed / expected with expected = denominator x Scotland rate. Both the adjusted and the
   unadjusted flags are kept.
+- One verdict (``vs_*`` columns, the at-a-glance chart, the practice chart's colours, the
+  sentences): :func:`clusterqi.stats.compare_adjusted`, the unit's z-score against the
+  comparator with the level's ``tau2`` added to its sampling variance, judged at the 99.8%
+  limits. Against the rest of Scotland the verdict *is* the funnel's adjusted 99.8% flag
+  (``funnel_998``; the funnel's centre, Scotland, differs from the rest of Scotland by the unit's
+  own share, under 3% for the largest cluster), so the words and the funnel never disagree.
+  Against the rest of a cluster, HSCP or board the comparator's own sampling variance is added.
+  The Fingertips interval test (comparator inside the unit's 95% interval) stays available as
+  ``vs_*_unadjusted``; with large denominators it calls most units better or worse.
 - ``rest_of_*_value`` columns are on month and total rows of practices and clusters (so trend
   charts can draw each comparator month by month); ``vs_*`` columns, ``reliability`` and
-  ``interpretation`` on total rows. ``vs_*`` come from :func:`clusterqi.stats.compare` at
-  :data:`COMPARISON_CONFIDENCE`: "similar" when the comparator's value lies inside the unit's
-  interval (Fingertips' method).
+  ``interpretation`` on total rows.
+- Dose and cost indicators (a ``numerator_items`` column beside a numerator that is not an item
+  count) are judged on their item counts: the unit's ratio to Scotland is kept, its precision is
+  that of the items expected at Scotland's item rate.
 - ``scotland_value`` is on every row (that period's Scotland value).
 
 Example usage::
@@ -41,6 +51,8 @@ from clusterqi import stats
 
 __all__ = [
     "COMPARISON_CONFIDENCE",
+    "VERDICT_COLUMNS",
+    "VERDICT_WORDS",
     "FUNNEL_LEVELS",
     "COMPARISON_COLUMNS",
     "LEVEL_WORDS",
@@ -48,8 +60,16 @@ __all__ = [
     "funnel_lines",
 ]
 
-#: Interval used by the ``vs_*`` comparisons (Fingertips compares at 95% by default).
+#: Interval of the unadjusted ``vs_*_unadjusted`` comparisons (Fingertips compares at 95%).
 COMPARISON_CONFIDENCE = 0.95
+#: The verdict columns (one per comparator); each has an ``_unadjusted`` twin.
+VERDICT_COLUMNS = ("vs_rest_of_cluster", "vs_rest_of_hscp", "vs_rest_of_hb",
+                   "vs_rest_of_scotland")
+#: What a verdict means, in one plain sentence for the report.
+VERDICT_WORDS = (
+    '"Better" or "worse" means further from the comparator than the usual differences between '
+    "Scottish units of the same kind can explain: outside the 99.8% limits that allow for them, "
+    'as on the funnel plot. "Similar" means within them.')
 #: Levels with a funnel of all Scottish units.
 FUNNEL_LEVELS = ("practice", "cluster", "hscp", "hb")
 #: Plural nouns for the levels, used in the wording.
@@ -69,6 +89,10 @@ COMPARISON_COLUMNS = [
     "vs_rest_of_hb",
     "rest_of_scotland_value",
     "vs_rest_of_scotland",
+    "vs_rest_of_cluster_unadjusted",
+    "vs_rest_of_hscp_unadjusted",
+    "vs_rest_of_hb_unadjusted",
+    "vs_rest_of_scotland_unadjusted",
     "reliability",
     "interpretation",
 ]
@@ -81,17 +105,19 @@ def _sums(frame: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:
     return out.rename(columns={"numerator": f"{prefix}_num", "denominator": f"{prefix}_den"})
 
 
-def _rest_value(total_num, total_den, own_num, own_den, mult) -> np.ndarray:
+def _rest_value(total_num, total_den, own_num, own_den, mult) -> tuple[np.ndarray, np.ndarray]:
+    """(value, denominator) of a total less the unit's own part (NaN where nothing is left)."""
     num = np.asarray(total_num, float) - np.nan_to_num(np.asarray(own_num, float))
     den = np.asarray(total_den, float) - np.nan_to_num(np.asarray(own_den, float))
+    # a tolerance for float subtraction: an empty remainder is no comparator
+    left = den > 1e-9 * np.abs(np.asarray(total_den, float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        # a tolerance for float subtraction: an empty remainder is no comparator
-        return np.where(den > 1e-9 * np.abs(np.asarray(total_den, float)), num / den * mult,
-                        np.nan)
+        return np.where(left, num / den * mult, np.nan), np.where(left, den, np.nan)
 
 
 def _rest_values(table, base, multiplier) -> dict[str, np.ndarray]:
-    """rest_of_{cluster,hscp,hb,scotland}_value for every row (NaN where not applicable)."""
+    """rest_of_{cluster,hscp,hb,scotland}_value for every row (NaN where not applicable), and
+    each comparator's denominator under ``_den:<column>`` (for the verdict's variance)."""
     t = table[_PERIOD + ["level", "area_id", "cluster_id", "hscp_code", "hb_code"] + _SUMS]
     practice = (t["level"] == "practice").to_numpy()
     cluster = (t["level"] == "cluster").to_numpy()
@@ -99,73 +125,109 @@ def _rest_values(table, base, multiplier) -> dict[str, np.ndarray]:
     out = {}
     cl = t.merge(_sums(base.dropna(subset=["cluster_id"]), ["cluster_id"], "c"),
                  on=_PERIOD + ["cluster_id"], how="left")
-    out["rest_of_cluster_value"] = np.where(
-        practice, _rest_value(cl["c_num"], cl["c_den"], cl["numerator"], cl["denominator"], mult),
-        np.nan)
+    value, den = _rest_value(cl["c_num"], cl["c_den"], cl["numerator"], cl["denominator"], mult)
+    out["rest_of_cluster_value"] = np.where(practice, value, np.nan)
+    out["_den:rest_of_cluster_value"] = np.where(practice, den, np.nan)
     for area, code in (("hscp", "hscp_code"), ("hb", "hb_code")):
         whole = _sums(base.dropna(subset=[code]), [code], "a")
         part = _sums(base.dropna(subset=["cluster_id", code]), ["cluster_id", code], "p")
         part = part.rename(columns={"cluster_id": "area_id"})
         m = t.merge(whole, on=_PERIOD + [code], how="left").merge(
             part, on=_PERIOD + ["area_id", code], how="left")
-        out[f"rest_of_{area}_value"] = np.where(
-            cluster, _rest_value(m["a_num"], m["a_den"], m["p_num"], m["p_den"], mult), np.nan)
+        value, den = _rest_value(m["a_num"], m["a_den"], m["p_num"], m["p_den"], mult)
+        out[f"rest_of_{area}_value"] = np.where(cluster, value, np.nan)
+        out[f"_den:rest_of_{area}_value"] = np.where(cluster, den, np.nan)
     sc = t.merge(_sums(base, [], "s"), on=_PERIOD, how="left")
-    out["rest_of_scotland_value"] = np.where(
-        practice | cluster,
-        _rest_value(sc["s_num"], sc["s_den"], sc["numerator"], sc["denominator"], mult), np.nan)
+    value, den = _rest_value(sc["s_num"], sc["s_den"], sc["numerator"], sc["denominator"], mult)
+    out["rest_of_scotland_value"] = np.where(practice | cluster, value, np.nan)
+    out["_den:rest_of_scotland_value"] = np.where(practice | cluster, den, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["scotland_value"] = np.where(sc["s_den"] > 0, sc["s_num"] / sc["s_den"] * mult,
                                          np.nan)
     return out
 
 
-def _funnel_inputs(kind: str, num: np.ndarray, den: np.ndarray, scotland_rate: float):
-    """(numerators, denominators) as overdispersion expects them; NaN for unusable units."""
+def _funnel_inputs(kind: str, num: np.ndarray, den: np.ndarray, scotland_rate: float,
+                   items: np.ndarray | None = None, scotland_item_rate: float = np.nan):
+    """(numerators, denominators) as the funnel and the verdict take them; NaN for unusable units.
+
+    Proportions: the counts. Rates: observed and expected (denominator x Scotland rate). A dose
+    or cost rate with its ``items`` given: the unit's ratio to Scotland times the items expected
+    at Scotland's item rate, over those expected items (its precision is that of its items).
+    """
     ok = np.isfinite(num) & np.isfinite(den) & (den > 0) & (num >= 0)
     if kind == "proportion":
         ok &= num <= den
         return np.where(ok, num, np.nan), np.where(ok, den, np.nan)
-    expected = den * scotland_rate
-    ok &= expected > 0
-    return np.where(ok, num, np.nan), np.where(ok, expected, np.nan)
+    if items is not None and np.isfinite(scotland_item_rate) and scotland_item_rate > 0:
+        expected = den * scotland_item_rate
+        with np.errstate(divide="ignore", invalid="ignore"):
+            observed = num / (den * scotland_rate) * expected
+    else:
+        expected = den * scotland_rate
+        observed = num
+    ok &= np.isfinite(expected) & (expected > 0)
+    return np.where(ok, observed, np.nan), np.where(ok, expected, np.nan)
 
 
-def _funnels(table: pd.DataFrame, kinds: Mapping[str, str], out: dict) -> None:
-    """Fill funnel flags, phi, tau2 and reliability on total rows of the funnel levels."""
+def _dose_items(table: pd.DataFrame, measures: Mapping[str, str]) -> np.ndarray | None:
+    """The ``numerator_items`` column where the numerator is not an item count, else None."""
+    if "numerator_items" not in table.columns:
+        return None
+    non_items = table["indicator_id"].map(lambda i: measures.get(i, "items") != "items")
+    return np.where(non_items.to_numpy(bool), table["numerator_items"].to_numpy(float), np.nan)
+
+
+def _funnels(table: pd.DataFrame, kinds: Mapping[str, str], out: dict,
+             items: np.ndarray | None) -> dict:
+    """Fill funnel flags, phi, tau2 and reliability on total rows of the funnel levels.
+
+    Returns ``{(indicator_id, level): (Overdispersion, scotland_rate, scotland_item_rate)}`` for
+    the verdicts.
+    """
     n = len(table)
     for column in _FUNNEL_FLAGS:
         out[column] = np.full(n, None, dtype=object)
     for column in ("phi", "tau2", "reliability"):
         out[column] = np.full(n, np.nan)
+    fitted = {}
     totals = table[(table["period_type"] == "total") & table["level"].isin(FUNNEL_LEVELS)]
     scot = table[(table["period_type"] == "total") & (table["level"] == "scotland")]
     scot_rate = dict(zip(scot["indicator_id"], scot["numerator"] / scot["denominator"]))
-    for (indicator_id, _level), group in totals.groupby(["indicator_id", "level"], sort=False):
+    scot_items = ({} if items is None else dict(zip(
+        scot["indicator_id"], items[table.index.get_indexer(scot.index)] / scot["denominator"])))
+    for (indicator_id, level), group in totals.groupby(["indicator_id", "level"], sort=False):
         kind = kinds[indicator_id]
         rate = float(scot_rate.get(indicator_id, np.nan))
         if not np.isfinite(rate) or rate <= 0:
             continue
+        item_rate = float(scot_items.get(indicator_id, np.nan))
+        positions_all = table.index.get_indexer(group.index)
+        unit_items = None if not np.isfinite(item_rate) else items[positions_all]
         num, den = _funnel_inputs(kind, group["numerator"].to_numpy(float),
-                                  group["denominator"].to_numpy(float), rate)
+                                  group["denominator"].to_numpy(float), rate, unit_items,
+                                  item_rate)
         usable = np.isfinite(num) & np.isfinite(den)
         if usable.sum() == 0:
             continue
         stat_kind = "proportion" if kind == "proportion" else "ratio"
         od = stats.overdispersion(num[usable], den[usable], kind=stat_kind)
+        fitted[(indicator_id, level)] = (od, rate, item_rate)
         baseline = rate if kind == "proportion" else 1.0
         flags = od.flag(num[usable], den[usable], baseline=baseline)
         rel = stats.reliability(num[usable], den[usable], dispersion=od)
-        positions = table.index.get_indexer(group.index[usable])
+        positions = positions_all[usable]
         for column in _FUNNEL_FLAGS:
             out[column][positions] = flags[column].to_numpy(dtype=object)
-        out["phi"][table.index.get_indexer(group.index)] = od.phi
-        out["tau2"][table.index.get_indexer(group.index)] = od.tau2
+        out["phi"][positions_all] = od.phi
+        out["tau2"][positions_all] = od.tau2
         out["reliability"][positions] = rel["reliability"].to_numpy(float)
+    return fitted
 
 
-def _compare(table, benchmark: np.ndarray, rows: np.ndarray, low_is_good: Mapping) -> np.ndarray:
-    """stats.compare per indicator on the given rows; None elsewhere or without a comparator."""
+def _compare_unadjusted(table, benchmark: np.ndarray, rows: np.ndarray,
+                        low_is_good: Mapping) -> np.ndarray:
+    """The Fingertips interval test per indicator on the given rows; None elsewhere."""
     result = np.full(len(table), None, dtype=object)
     value = table["value"].to_numpy(float)
     lower = table["lower_95"].to_numpy(float)
@@ -181,9 +243,59 @@ def _compare(table, benchmark: np.ndarray, rows: np.ndarray, low_is_good: Mappin
     return result
 
 
+#: The funnel's side -> the verdict's word, by ``low_is_good``.
+_FUNNEL_VERDICT = {True: {"high": "worse", "low": "better"},
+                   False: {"high": "better", "low": "worse"},
+                   None: {"high": "higher", "low": "lower"}}
+
+
+def _verdict_from_funnel(table, flags: np.ndarray, rows: np.ndarray,
+                         low_is_good: Mapping) -> np.ndarray:
+    """vs_rest_of_scotland: the funnel's adjusted 99.8% flag in the indicator's words."""
+    ids = table["indicator_id"].to_numpy(dtype=object)
+    result = np.full(len(table), None, dtype=object)
+    for i in np.flatnonzero(rows):
+        flag = flags[i]
+        if flag in ("high", "low"):
+            result[i] = _FUNNEL_VERDICT[low_is_good[ids[i]]][flag]
+        elif flag == "within":
+            result[i] = stats.SIMILAR
+    return result
+
+
+def _verdict(table, fitted: Mapping, benchmark: np.ndarray, benchmark_den: np.ndarray,
+             rows: np.ndarray, kinds: Mapping, low_is_good: Mapping, mult: np.ndarray,
+             items: np.ndarray | None) -> np.ndarray:
+    """stats.compare_adjusted per indicator and level on the given rows (None elsewhere)."""
+    result = np.full(len(table), None, dtype=object)
+    ids = table["indicator_id"].to_numpy(dtype=object)
+    levels = table["level"].to_numpy(dtype=object)
+    num_all = table["numerator"].to_numpy(float)
+    den_all = table["denominator"].to_numpy(float)
+    usable = rows & np.isfinite(benchmark)
+    for indicator_id, level in set(zip(ids[usable], levels[usable])):
+        if (indicator_id, level) not in fitted:
+            continue
+        od, rate, item_rate = fitted[(indicator_id, level)]
+        pick = usable & (ids == indicator_id) & (levels == level)
+        unit_items = None if items is None or not np.isfinite(item_rate) else items[pick]
+        num, den = _funnel_inputs(kinds[indicator_id], num_all[pick], den_all[pick], rate,
+                                  unit_items, item_rate)
+        if kinds[indicator_id] == "proportion":
+            bench = benchmark[pick] / mult[pick]
+            size = benchmark_den[pick]
+        else:
+            bench = benchmark[pick] / (rate * mult[pick])
+            size = benchmark_den[pick] * (item_rate if unit_items is not None else rate)
+        verdict = stats.compare_adjusted(num, den, bench, od, low_is_good[indicator_id],
+                                         benchmark_size=size)
+        result[pick] = np.asarray(verdict, dtype=object)
+    return result
+
+
 def _direction_words(verdict: np.ndarray, value: np.ndarray, benchmark: np.ndarray,
                      comparator: str) -> np.ndarray:
-    """"higher than the rest of Scotland (worse)" / "similar to ..." / None."""
+    """"higher than the rest of its HSCP (worse)" / "similar to ..." / None."""
     higher = value > benchmark
     word = np.where(higher, "higher than", "lower than")
     judged = np.isin(verdict, ["better", "worse"])
@@ -194,27 +306,27 @@ def _direction_words(verdict: np.ndarray, value: np.ndarray, benchmark: np.ndarr
 
 
 def _interpretation(table: pd.DataFrame, out: dict) -> np.ndarray:
+    """One sentence per total row, led by the verdict against the rest of Scotland."""
     level = table["level"].to_numpy(dtype=object)
     total = (table["period_type"] == "total").to_numpy()
     value = table["value"].to_numpy(float)
-    f95 = np.asarray(out["funnel_95"], dtype=object)
-    f998 = np.asarray(out["funnel_998"], dtype=object)
     plural = np.array([LEVEL_WORDS.get(lv, "") for lv in level], dtype=object)
-    funnel_text = np.select(
-        [np.isin(f998, ["high", "low"]), np.isin(f95, ["high", "low"]), f95 == "within"],
-        [
-            "outside the 99.8% limits for Scottish " + plural
-            + " after allowing for over-dispersion",
-            "outside the 95% but within the 99.8% limits for Scottish " + plural
-            + " after allowing for over-dispersion",
-            "within the 95% limits for Scottish " + plural + " after allowing for over-dispersion",
-        ],
-        default=None,
-    ).astype(object)
+    scotland = np.asarray(out["vs_rest_of_scotland"], dtype=object)
+    judged = np.isin(scotland, ["better", "worse", "higher", "lower"])
+    lead = _direction_words(scotland, value, out["rest_of_scotland_value"],
+                            "the rest of Scotland")
+    lead = np.where(
+        judged, lead.astype(str) + ": outside the 99.8% limits that allow for the usual "
+        "variation between Scottish " + plural,
+        np.where(scotland == "similar", lead.astype(str) + ": within the usual variation "
+                 "between Scottish " + plural, None)).astype(object)
+    no_verdict = pd.isna(scotland) & np.isin(level, ["practice", "cluster"])
+    lead = np.where(no_verdict & ~np.isfinite(value),
+                    "No verdict: no patients or items to compare", lead)
+    lead = np.where(no_verdict & np.isfinite(value),
+                    "No verdict: nothing expected to compare with", lead)
     parts = [
-        _direction_words(np.asarray(out["vs_rest_of_scotland"], dtype=object), value,
-                         out["rest_of_scotland_value"], "the rest of Scotland"),
-        funnel_text,
+        lead,
         _direction_words(np.asarray(out["vs_rest_of_cluster"], dtype=object), value,
                          out["rest_of_cluster_value"], "the rest of its cluster"),
         _direction_words(np.asarray(out["vs_rest_of_hscp"], dtype=object), value,
@@ -250,19 +362,27 @@ def add_comparisons(
     multiplier = table["indicator_id"].map({i: float(v.multiplier) for i, v in catalogue.items()})
     kinds = {i: v.kind for i, v in catalogue.items()}
     low_is_good = {i: v.low_is_good for i, v in catalogue.items()}
+    measures = {i: getattr(getattr(v, "numerator", None), "measure", "items")
+                for i, v in catalogue.items()}
+    items = _dose_items(table, measures)
     out = _rest_values(table, base, multiplier)
-    _funnels(table, kinds, out)
+    fitted = _funnels(table, kinds, out, items)
     level = table["level"].to_numpy(dtype=object)
     total = (table["period_type"] == "total").to_numpy()
     practice_total = total & (level == "practice")
     cluster_total = total & (level == "cluster")
-    out["vs_rest_of_cluster"] = _compare(table, out["rest_of_cluster_value"], practice_total,
-                                         low_is_good)
-    out["vs_rest_of_hscp"] = _compare(table, out["rest_of_hscp_value"], cluster_total,
-                                      low_is_good)
-    out["vs_rest_of_hb"] = _compare(table, out["rest_of_hb_value"], cluster_total, low_is_good)
-    out["vs_rest_of_scotland"] = _compare(table, out["rest_of_scotland_value"],
-                                          practice_total | cluster_total, low_is_good)
+    rows_for = {"vs_rest_of_cluster": practice_total, "vs_rest_of_hscp": cluster_total,
+                "vs_rest_of_hb": cluster_total,
+                "vs_rest_of_scotland": practice_total | cluster_total}
+    for column, rows in rows_for.items():
+        comparator = column.replace("vs_", "") + "_value"
+        out[f"{column}_unadjusted"] = _compare_unadjusted(table, out[comparator], rows,
+                                                          low_is_good)
+        if column == "vs_rest_of_scotland":
+            out[column] = _verdict_from_funnel(table, out["funnel_998"], rows, low_is_good)
+        else:
+            out[column] = _verdict(table, fitted, out[comparator], out[f"_den:{comparator}"],
+                                   rows, kinds, low_is_good, multiplier.to_numpy(float), items)
     words = np.full(len(table), None, dtype=object)
     show = np.flatnonzero(total & (level != "scotland"))
     if show.size:
