@@ -109,7 +109,9 @@ FLAGS = {
 CLUSTER_FLAGS = ("missing_month", "list_size_jump", "coding_change", "practice_opens",
                  "practice_closes")
 FLAG_COLUMNS = ["practice_code", "indicator_id", "month", "flag", "reason"]
-VS_COLUMNS = ("vs_rest_of_cluster", "vs_rest_of_hscp", "vs_rest_of_hb", "vs_rest_of_scotland")
+VS_COLUMNS = ("vs_rest_of_cluster", "vs_rest_of_hscp", "vs_rest_of_hb", "vs_rest_of_scotland",
+              "vs_rest_of_cluster_unadjusted", "vs_rest_of_hscp_unadjusted",
+              "vs_rest_of_hb_unadjusted", "vs_rest_of_scotland_unadjusted")
 
 
 def _month(period: pd.Series) -> pd.Series:

@@ -184,22 +184,10 @@ def _interpretation(report, indicator, total: pd.Series | None) -> str:
             f"{report.cluster_name}'s figure for this indicator is suppressed to protect "
             "confidentiality (fewer items than the disclosure threshold), so no comparison is shown."
         )
-    words = {
-        "vs_rest_of_hscp": "the rest of its HSCP",
-        "vs_rest_of_hb": "the rest of its health board",
-        "vs_rest_of_scotland": "the rest of Scotland",
-    }
-    parts = [
-        f"{verdict} compared with {where}" if verdict != "similar" else f"similar to {where}"
-        for column, where in words.items()
-        if isinstance(verdict := total.get(column), str) and verdict
-    ]
-    text = f"{report.cluster_name}: {_format(total.get('value'))} {indicator.unit}"
-    if parts:
-        text += "; " + ", ".join(parts)
-    text += "."
+    text = f"{report.cluster_name}: {_format(total.get('value'))} {indicator.unit}."
     if isinstance(total.get("interpretation"), str) and total["interpretation"]:
-        text += f" Against the funnel of all Scottish clusters: {total['interpretation'].rstrip('.')}."
+        # the table's sentence: the one verdict (the funnel's) first, then the other comparators
+        text += f" {total['interpretation'].rstrip('.')}."
     if isinstance(total.get("quality_flag"), str) and total["quality_flag"]:
         text += " A data-quality note applies to this indicator: see Data quality notes."
     return text
