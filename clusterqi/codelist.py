@@ -48,8 +48,11 @@ __all__ = [
     "Strength",
     "load_defined_doses",
     "load_presentations",
+    "ROUTE_BY_FORM",
     "parse_strength",
+    "parse_strengths",
     "presentations_matching",
+    "route_of",
 ]
 
 #: Length of a legacy BNF presentation code.
@@ -64,7 +67,7 @@ PRESENTATION_COLUMNS = (
 #: Columns of ``defined_doses.csv``, in order.
 DEFINED_DOSE_COLUMNS = (
     "chemical_code", "chemical", "measure", "route", "dose", "dose_unit", "hours_per_unit",
-    "strengths", "source", "note",
+    "strengths", "ingredient_position", "source", "note",
 )
 #: Milligrams in one unit of each mass unit :func:`parse_strength` returns.
 MG_PER_UNIT = {"g": 1000.0, "mg": 1.0, "microgram": 0.001, "nanogram": 0.000001}
@@ -99,6 +102,12 @@ _PER_ALT = "|".join(sorted((re.escape(u) for u in _PER_UNITS), key=len, reverse=
 _STRENGTH = re.compile(
     rf"(?<![\w.])(?P<value>{_NUMBER})\s?(?P<unit>{_AMOUNT_ALT})(?![a-z])"
     rf"(?:\s?/\s?(?P<per_value>{_NUMBER})?\s?(?P<per_unit>{_PER_ALT})(?![a-z]))?",
+    re.IGNORECASE,
+)
+# parse_strengths: a strength, optionally preceded by a bare number and "/" ("125/25mcg").
+_ANY_STRENGTH = re.compile(
+    rf"(?<![\w.])(?:(?P<first>{_NUMBER})\s?/\s?)?(?P<value>{_NUMBER})\s?(?P<unit>{_AMOUNT_ALT})(?![a-z])"
+    rf"(?:\s?/\s?(?P<per_value>{_NUMBER})?\s?(?P<per_unit>(?:ml|hours?|hrs?|h|24hours|24hrs|24hr|doses?|actuations?|d))(?![a-z]))?",
     re.IGNORECASE,
 )
 # A bare number directly before "/" and a strength ("125/25mcg"): a combination.
@@ -205,6 +214,60 @@ def parse_strength(description: object) -> Strength | None:
     return found[0]
 
 
+def parse_strengths(description: object) -> tuple[Strength, ...]:
+    """Every strength in a presentation name, in the order written (empty when none).
+
+    For combinations, where :func:`parse_strength` returns None: "Co-codamol 30mg/500mg
+    tablets" gives (30 mg, 500 mg), codeine first; "Fluticasone 250micrograms/dose / Salmeterol
+    25micrograms/dose inhaler" gives (250 microgram/dose, 25 microgram/dose). A ratio of bare
+    numbers ("125/25mcg") gives each number with the unit that follows. ``defined_doses.csv``
+    says which position holds the opioid of a combination (``ingredient_position``).
+
+    Example usage::
+
+        parse_strengths("CO-CODAMOL 30MG/500MG TABLETS")[0]   # Strength(30.0, 'mg')
+    """
+    if description is None or (isinstance(description, float) and description != description):
+        return ()
+    text = str(description)
+    found: list[Strength] = []
+    for match in _ANY_STRENGTH.finditer(text):
+        unit = _AMOUNT_UNITS[match.group("unit").lower()]
+        per_unit_text = match.group("per_unit")
+        per_value_text = match.group("per_value")
+        per_unit = _PER_UNITS[per_unit_text.lower()] if per_unit_text else None
+        if match.group("first") is not None:
+            found.append(Strength(_number(match.group("first")), unit))
+        found.append(Strength(_number(match.group("value")), unit,
+                              _number(per_value_text) if per_value_text else
+                              (1.0 if per_unit else None), per_unit))
+    return tuple(found)
+
+
+#: Route of administration (as ``defined_doses.csv`` names it) for each ``form`` of the code list
+#: that is not taken by mouth.
+ROUTE_BY_FORM = {
+    "patch": "transdermal", "suppository": "rectal", "enema": "rectal", "spray": "nasal",
+    "injection": "injection", "buccal": "buccal", "buccal tablet": "buccal",
+    "buccal film": "buccal", "sublingual tablet": "oromucosal", "medicated plaster": "cutaneous",
+    "topical": "cutaneous", "pressurised metered dose inhaler": "inhalation",
+    "dry powder inhaler": "inhalation", "breath actuated metered dose inhaler": "inhalation",
+    "nebuliser liquid": "inhalation",
+}
+
+
+def route_of(form: object) -> str:
+    """The route (``defined_doses.csv`` spelling) of a code-list ``form``: ``oral`` unless
+    :data:`ROUTE_BY_FORM` says otherwise.
+
+    Example usage::
+
+        route_of("patch")                      # "transdermal"
+        route_of("modified-release tablet")    # "oral"
+    """
+    return ROUTE_BY_FORM.get(str(form).strip().lower(), "oral")
+
+
 def _read_csv(name: str, dtype: dict) -> pd.DataFrame:
     path = DATA_DIR / name
     if not path.is_file():
@@ -264,7 +327,7 @@ def _defined_doses() -> pd.DataFrame:
     if missing:
         raise ValueError(f"{_DEFINED_DOSES_FILE}: missing columns {missing}")
     table = table.loc[:, list(DEFINED_DOSE_COLUMNS)]
-    for column in ("dose", "hours_per_unit"):
+    for column in ("dose", "hours_per_unit", "ingredient_position"):
         values = table[column].replace("", None)
         bad = [(i + 2, v) for i, v in values.items() if v is not None and not _is_number(v)]
         if bad:
