@@ -474,13 +474,16 @@ def _attribute_chart(x: np.ndarray, n: np.ndarray, proportion: bool, laney: bool
     ratio = x / n
     for k in np.unique(phase):
         part = phase == k
-        use = limits_from & part & ~np.isnan(x) & ~np.isnan(n)
+        limit = limits_from & part
+        use = limit & ~np.isnan(x) & ~np.isnan(n)
         centre = float(x[use].sum() / n[use].sum()) if use.any() else np.nan
         spread = centre * (1 - centre) if proportion else centre
         sd = np.sqrt(spread / n[part])
         if laney:
+            # z over every limit-setting point in order: a missing count breaks the moving
+            # ranges around it (qicharts2: diff(z) then na.rm) rather than bridging it
             with np.errstate(divide="ignore", invalid="ignore"):
-                z = (ratio[use] - centre) / np.sqrt(spread / n[use])
+                z = (ratio[limit] - centre) / np.sqrt(spread / n[limit])
             # every sigma_i zero (centre 0 or 1): nothing varies, limits collapse on the line
             sigma_z = 1.0 if spread == 0 else laney_sigma_z(z, screen_outliers)
             sd = sd * sigma_z
