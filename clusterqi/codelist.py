@@ -80,7 +80,7 @@ _DEFINED_DOSES_FILE = "defined_doses.csv"
 # Numerator units as names spell them (lower case), mapped to the unit returned.
 _AMOUNT_UNITS = {
     "micrograms": "microgram", "microgram": "microgram", "mcg": "microgram",
-    "nanograms": "nanogram", "nanogram": "nanogram",
+    "nanograms": "nanogram", "nanogram": "nanogram", "ng": "nanogram",
     "mg": "mg", "milligrams": "mg", "milligram": "mg",
     "grams": "g", "gram": "g", "g": "g",
     "units": "unit", "unit": "unit", "u": "unit",
