@@ -6,8 +6,9 @@ Two data files ship with the package, in ``clusterqi/data/codelist/`` (provenanc
 - ``presentations.csv``: one row per real legacy BNF presentation (15-character code) that an
   indicator of the catalogue counts, plus the exclusions (antituberculosis, antileprotic drugs,
   methenamine) and common background presentations. Columns :data:`PRESENTATION_COLUMNS`.
-- ``defined_doses.csv``: WHO DDDs, and oral morphine equivalence (OME) factors, for the
-  dose-based indicators. Columns :data:`DEFINED_DOSE_COLUMNS`.
+- ``defined_doses.csv``: WHO DDDs, NHSBSA ADQs and oral morphine equivalence (OME) factors,
+  for the dose-based indicators. Columns :data:`DEFINED_DOSE_COLUMNS`.
+- ``acb3_chemicals.csv``: the BNF chemicals with an anticholinergic burden score of 3.
 
 :func:`parse_strength` reads the strength per unit from a presentation name, in the dm+d style
 ("Omeprazole 20mg gastro-resistant capsules"), the old abbreviated BNF style
@@ -39,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = [
+    "ACB_COLUMNS",
     "BNF_CODE_LENGTH",
     "CHEMICAL_CODE_LENGTH",
     "DATA_DIR",
@@ -46,6 +48,7 @@ __all__ = [
     "MG_PER_UNIT",
     "PRESENTATION_COLUMNS",
     "Strength",
+    "load_acb3_chemicals",
     "load_defined_doses",
     "load_presentations",
     "ROUTE_BY_FORM",
@@ -76,6 +79,9 @@ MG_PER_UNIT = {"g": 1000.0, "mg": 1.0, "microgram": 0.001, "nanogram": 0.000001}
 DATA_DIR = Path(__file__).resolve().parent / "data" / "codelist"
 _PRESENTATIONS_FILE = "presentations.csv"
 _DEFINED_DOSES_FILE = "defined_doses.csv"
+_ACB_FILE = "acb3_chemicals.csv"
+#: Columns of ``acb3_chemicals.csv``, in order.
+ACB_COLUMNS = ("chemical_code", "chemical", "acb_substance", "acb_score", "source")
 
 # Numerator units as names spell them (lower case), mapped to the unit returned.
 _AMOUNT_UNITS = {
@@ -355,6 +361,29 @@ def load_defined_doses() -> pd.DataFrame:
         doses.query("measure == 'ddd'")[["chemical", "dose", "dose_unit"]]
     """
     return _defined_doses().copy()
+
+
+def load_acb3_chemicals() -> pd.DataFrame:
+    """BNF chemicals with an anticholinergic burden (ACB) score of 3 (a copy).
+
+    Columns :data:`ACB_COLUMNS`: the BNF chemical code and name as ``presentations.csv`` gives
+    them, the substance as the ACB list names it, its score (3) and the source id. Systemic
+    preparations only (eye drops, creams and anaesthetic injections of these substances are
+    not listed). Every chemical here has presentations in :func:`load_presentations`.
+
+    Example usage::
+
+        acb = load_acb3_chemicals()
+        codes = load_presentations()
+        codes[codes["chemical_code"].isin(acb["chemical_code"])]   # presentations to count
+    """
+    table = _read_csv(_ACB_FILE, dtype=str)
+    missing = [c for c in ACB_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"{_ACB_FILE}: missing columns {missing}")
+    table = table.loc[:, list(ACB_COLUMNS)]
+    table["acb_score"] = pd.to_numeric(table["acb_score"]).astype(int)
+    return table
 
 
 def presentations_matching(code_list) -> pd.DataFrame:

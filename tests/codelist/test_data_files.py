@@ -198,3 +198,19 @@ def test_dose_chemicals_have_presentations(presentations, doses):
     listed = set(presentations["chemical_code"])
     used = set(doses.loc[doses["measure"].isin(["ddd", "ome"]), "chemical_code"])
     assert used <= listed, used - listed
+
+
+def test_acb3_chemicals_are_listed_with_presentations(presentations):
+    from clusterqi.codelist import ACB_COLUMNS, load_acb3_chemicals
+
+    acb = load_acb3_chemicals()
+    assert tuple(acb.columns) == ACB_COLUMNS
+    assert (acb["acb_score"] == 3).all()
+    assert acb["chemical_code"].is_unique
+    assert set(acb["chemical_code"]) <= set(presentations["chemical_code"])
+    assert set(acb["source"]) <= _source_ids()
+    # the commonest ACB-3 drugs in primary care
+    assert {"0403010B0", "0704020J0", "0403030P0", "0304010G0"} <= set(acb["chemical_code"])
+    named = acb.set_index("chemical_code")["chemical"]
+    chemicals = presentations.drop_duplicates("chemical_code").set_index("chemical_code")["chemical"]
+    assert (named == chemicals.loc[named.index]).all()
