@@ -111,21 +111,25 @@ _STRENGTH = re.compile(
     re.IGNORECASE,
 )
 # parse_strengths: a strength, optionally preceded by a bare number and "/" ("125/25mcg").
+_ANY_PER = r"(?:ml|hours?|hrs?|h|24hours|24hrs|24hr|doses?|actuations?|d)"
 _ANY_STRENGTH = re.compile(
-    rf"(?<![\w.])(?:(?P<first>{_NUMBER})\s?/\s?)?(?P<value>{_NUMBER})\s?(?P<unit>{_AMOUNT_ALT})(?![a-z])"
-    rf"(?:\s?/\s?(?P<per_value>{_NUMBER})?\s?(?P<per_unit>(?:ml|hours?|hrs?|h|24hours|24hrs|24hr|doses?|actuations?|d))(?![a-z]))?",
+    rf"(?<![\w.])(?:(?P<first>{_NUMBER})\s?/\s?)?(?P<value>{_NUMBER})\s?"
+    rf"(?P<unit>{_AMOUNT_ALT})(?![a-z])"
+    rf"(?:\s?/\s?(?P<per_value>{_NUMBER})?\s?(?P<per_unit>{_ANY_PER})(?![a-z]))?",
     re.IGNORECASE,
 )
 # A bare number directly before "/" and a strength ("125/25mcg"): a combination.
-_BARE_RATIO = re.compile(rf"(?<![\w.])(?:{_NUMBER})\s?/\s?(?:{_NUMBER})\s?(?:{_AMOUNT_ALT})(?![a-z])",
-                         re.IGNORECASE)
+_BARE_RATIO = re.compile(
+    rf"(?<![\w.])(?:{_NUMBER})\s?/\s?(?:{_NUMBER})\s?(?:{_AMOUNT_ALT})(?![a-z])", re.IGNORECASE
+)
 
 
 # Several active ingredients: dm+d names join them with " / " ("Co-amoxiclav" aside), old BNF
 # names with "/" before the "_" ("Lido HCl/Prilocaine_Crm"), and a strength directly followed by
 # "/" and another strength ("2.5%/2.5%").
 _COMBINATION = re.compile(
-    rf"\s/\s|^[^_]*/[^_]*_|(?:{_AMOUNT_ALT})\s?/\s?(?:{_NUMBER})\s?(?:%|mg|micrograms?|mcg|g|units?)(?![a-z])",
+    r"\s/\s|^[^_]*/[^_]*_"
+    rf"|(?:{_AMOUNT_ALT})\s?/\s?(?:{_NUMBER})\s?(?:%|mg|micrograms?|mcg|g|units?)(?![a-z])",
     re.IGNORECASE,
 )
 
@@ -288,6 +292,7 @@ def _presentations() -> pd.DataFrame:
     if missing:
         raise ValueError(f"{_PRESENTATIONS_FILE}: missing columns {missing}")
     table = table.loc[:, list(PRESENTATION_COLUMNS)]
+    _check_codes(table)
     strength = table["strength"].replace("", None)
     try:
         table["strength"] = pd.to_numeric(strength).astype(float)
@@ -298,6 +303,26 @@ def _presentations() -> pd.DataFrame:
     for column in ("strength_unit", "dmd_code"):
         table[column] = table[column].replace("", None)
     return table
+
+
+_CODE_PATTERN = re.compile(r"[0-9]{7}[0-9A-Z]{8}")
+
+
+def _check_codes(table: pd.DataFrame) -> None:
+    """Raise ValueError naming the line, column and value of the first bad BNF code."""
+    seen: set[str] = set()
+    for i, (code, chemical) in enumerate(zip(table["bnf_code"], table["chemical_code"])):
+        line = i + 2  # header is line 1
+        where = f"{_PRESENTATIONS_FILE}: line {line}"
+        if not _CODE_PATTERN.fullmatch(code):
+            raise ValueError(f"{where}, column bnf_code: {code!r} is not a {BNF_CODE_LENGTH}-"
+                             "character BNF presentation code")
+        if code in seen:
+            raise ValueError(f"{where}, column bnf_code: {code!r} is listed twice")
+        if code[:CHEMICAL_CODE_LENGTH] != chemical:
+            raise ValueError(f"{where}, column chemical_code: {chemical!r} is not the first "
+                             f"{CHEMICAL_CODE_LENGTH} characters of {code!r}")
+        seen.add(code)
 
 
 def _is_number(value: str) -> bool:

@@ -121,7 +121,8 @@ def test_strength_unit_given_exactly_when_strength_is(presentations):
 
 @pytest.mark.parametrize("name, code", sorted(CATALOGUE_CHEMICALS.items()))
 def test_every_catalogue_chemical_has_a_presentation(presentations, name, code):
-    assert (presentations["chemical_code"] == code).sum() >= 1, f"{name} ({code}) has no presentation"
+    count = (presentations["chemical_code"] == code).sum()
+    assert count >= 1, f"{name} ({code}) has no presentation"
 
 
 def test_indicator_specific_presentations_are_present(presentations):
@@ -140,8 +141,8 @@ def test_indicator_specific_presentations_are_present(presentations):
     # fentanyl and buprenorphine patches with an hourly rate
     patches = presentations[presentations["form"] == "patch"]
     assert set(patches["chemical_code"]) >= {"0407020A0", "0407020B0"}
-    assert (patches.loc[patches["chemical_code"].isin(["0407020A0", "0407020B0"]),
-                        "strength_unit"] == "microgram/hour").all()
+    opioid_patches = patches[patches["chemical_code"].isin(["0407020A0", "0407020B0"])]
+    assert (opioid_patches["strength_unit"] == "microgram/hour").all()
 
 
 def test_exclusions_of_the_antibacterial_indicators_are_listed(presentations):
@@ -212,5 +213,42 @@ def test_acb3_chemicals_are_listed_with_presentations(presentations):
     # the commonest ACB-3 drugs in primary care
     assert {"0403010B0", "0704020J0", "0403030P0", "0304010G0"} <= set(acb["chemical_code"])
     named = acb.set_index("chemical_code")["chemical"]
-    chemicals = presentations.drop_duplicates("chemical_code").set_index("chemical_code")["chemical"]
+    first = presentations.drop_duplicates("chemical_code")
+    chemicals = first.set_index("chemical_code")["chemical"]
     assert (named == chemicals.loc[named.index]).all()
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("0103050P0AAAAA,Omeprazole 20mg capsules,0103050P0", "line 2, column bnf_code"),
+        ("0103050P0AAAAAA,Omeprazole 20mg capsules,0103050L0", "line 2, column chemical_code"),
+    ],
+)
+def test_a_bad_code_is_reported_with_its_line_and_column(tmp_path, monkeypatch, row, message):
+    import clusterqi.codelist as codelist
+
+    header = ",".join(PRESENTATION_COLUMNS)
+    (tmp_path / "presentations.csv").write_text(f"{header}\n{row},Omeprazole,20,mg,capsule,,x\n")
+    monkeypatch.setattr(codelist, "DATA_DIR", tmp_path)
+    codelist._presentations.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=message):
+            codelist.load_presentations()
+    finally:
+        codelist._presentations.cache_clear()
+
+
+def test_a_duplicate_code_is_reported(tmp_path, monkeypatch):
+    import clusterqi.codelist as codelist
+
+    header = ",".join(PRESENTATION_COLUMNS)
+    row = "0103050P0AAAAAA,Omeprazole 20mg capsules,0103050P0,Omeprazole,20,mg,capsule,,x"
+    (tmp_path / "presentations.csv").write_text(f"{header}\n{row}\n{row}\n")
+    monkeypatch.setattr(codelist, "DATA_DIR", tmp_path)
+    codelist._presentations.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="line 3, column bnf_code: '0103050P0AAAAAA' is"):
+            codelist.load_presentations()
+    finally:
+        codelist._presentations.cache_clear()

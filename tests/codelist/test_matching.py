@@ -27,8 +27,8 @@ def test_returns_the_counted_presentations_only():
     assert table["bnf_code"].str.startswith("0501").all()
     assert not table["bnf_code"].str.startswith(("050109", "050110")).any()
     everything = load_presentations()
-    expected = everything["bnf_code"].str.startswith("0501") & ~everything["bnf_code"].str.startswith(
-        ("050109", "050110"))
+    codes = everything["bnf_code"]
+    expected = codes.str.startswith("0501") & ~codes.str.startswith(("050109", "050110"))
     assert len(table) == int(expected.sum())
     assert list(table.index) == list(range(len(table)))
 
