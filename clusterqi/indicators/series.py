@@ -82,6 +82,7 @@ __all__ = [
     "SPC_LEVELS",
     "SPC_COLUMNS",
     "CHART_KINDS",
+    "CHART_EXPLANATIONS",
     "RATIO_MEASURES",
     "MIN_POINTS_FOR_LIMITS",
     "SHORT_SERIES_NOTE",
@@ -103,7 +104,8 @@ RATIO_MEASURES = ("quantity", "cost", "ddd", "ome", "adq")
 MIN_POINTS_FOR_LIMITS = 12
 SHORT_SERIES_NOTE = (f"fewer than {MIN_POINTS_FOR_LIMITS} months with data: no control limits "
                      "yet")
-_EXPLANATIONS = {
+#: The plain sentence for GPs on how each chart kind judges a month.
+CHART_EXPLANATIONS = {
     "p_prime": (
         "Each month's share is compared with this unit's own average; the limits allow for the "
         "usual ups and downs from month to month, so a point outside the dashed lines, or a "
@@ -152,7 +154,7 @@ def spc_explanation(indicator) -> str:
         spc_explanation(catalogue["antibacterial_items_per_1000_per_day"])
         # "Each month is compared with Scotland's rate that month, so winter peaks and ..."
     """
-    return _EXPLANATIONS[chart_type(indicator)]
+    return CHART_EXPLANATIONS[chart_type(indicator)]
 
 
 def _shift_within(values: np.ndarray, series: np.ndarray, k: int, fill) -> np.ndarray:
