@@ -30,7 +30,7 @@ Example usage::
     from clusterqi.indicators.doses import default_doses, dose_factors
 
     factors, findings = dose_factors(
-        ["0408010AEAAABAB"], ["Pregabalin 75mg capsules"], "ddd", "gabapentinoid_ddd")
+        ["0408010AEAAACAC"], ["Pregabalin 75mg capsules"], "ddd", "gabapentinoid_ddd")
     factors   # array([0.25]): 75 mg / 300 mg DDD
     dose_factors(["0407020A0AAAAAA"], ["FENTANYL 25MICROGRAMS/HOUR TRANSDERMAL PATCHES"],
                  "ome", "opioid_ome")[0]   # array([180.]): 25 x 72 h = 1.8 mg x 100
