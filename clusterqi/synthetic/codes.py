@@ -73,8 +73,9 @@ class Group:
     mu + mu^2 / k). ``practice_sd`` / ``cluster_sd``: log-sd between practices / clusters.
     ``age``: elasticity to the practice's share of patients aged 65+. ``forms`` and
     ``chemicals``: relative weights when sharing the rate between presentations (chemical
-    names matched by their start, lower case, the longest name first). ``course``: tablets
-    come in course packs. ``least``: presentations the group keeps whatever the row budget
+    names matched by their start, lower case, the longest name first). ``solid_pack``: the
+    :data:`PACKS` entry of the group's tablets and capsules (courses, repeats, short
+    supplies). ``least``: presentations the group keeps whatever the row budget
     (so dose-based measures see a realistic mix of chemicals and strengths). ``unit_cost``:
     GBP per unit of quantity of every presentation of the group (cost indicators), instead
     of a draw around :data:`UNIT_COSTS`.
@@ -92,7 +93,7 @@ class Group:
     age: float = 0.3
     forms: Mapping[str, float] = field(default_factory=dict)
     chemicals: Mapping[str, float] = field(default_factory=dict)
-    course: bool = False
+    solid_pack: str = "solid"
     least: int = 1
     unit_cost: float | None = None
 
@@ -119,12 +120,12 @@ _ANTIBACTERIALS = {
 #: the other inhalers).
 GROUPS: tuple[Group, ...] = (
     Group("antibacterial_4c", (f"{_4C}:numerator",), 0.14, season=0.30, peak=1, trend=-0.03,
-          dispersion=25, practice_sd=0.28, age=0.2, course=True, least=3,
+          dispersion=25, practice_sd=0.28, age=0.2, solid_pack="course", least=3,
           chemicals={"co-amoxiclav": 5, "cefalexin": 4, "ciprofloxacin": 2.5, "clindamycin": 0.6,
                      "cefuroxime": 0.3, "levofloxacin": 0.3, "cefixime": 0.2, "ofloxacin": 0.3,
                      "cefaclor": 0.2, "cefadroxil": 0.2}),
     Group("antibacterial", (f"{_ABX}:numerator", f"{_4C}:denominator"), 1.60, season=0.30,
-          peak=1, trend=-0.01, dispersion=25, practice_sd=0.22, age=0.15, course=True, least=5,
+          peak=1, trend=-0.01, dispersion=25, practice_sd=0.22, age=0.15, solid_pack="course", least=5,
           chemicals=_ANTIBACTERIALS),
     Group("antibacterial_excluded", (f"{_ABX}:excluded", f"{_4C}:excluded"), 0.03,
           dispersion=40, practice_sd=0.3, age=0.4, chemicals={"methenamine": 5, "rifampicin": 0.3,
@@ -144,16 +145,17 @@ GROUPS: tuple[Group, ...] = (
           chemicals={"diclofenac sodium": 2, "etoricoxib": 1.5, "celecoxib": 1, "meloxicam": 0.5,
                      "mefenamic": 0.5, "diclofenac potassium": 0.2, "indometacin": 0.2}),
     Group("opioid", ("opioid_ome_per_1000_per_day:numerator",), 2.2, trend=-0.03,
-          dispersion=60, practice_sd=0.28, age=0.35, least=6,
+          dispersion=60, practice_sd=0.28, age=0.35, least=6, solid_pack="repeat",
           forms={"solid": 1.0, "liquid": 0.08, "patch": 0.2},
           chemicals={"codeine": 5, "dihydrocodeine": 3, "tramadol": 3, "morphine": 1.5,
                      "oxycodone": 1, "buprenorphine": 1, "fentanyl": 0.5, "tapentadol": 0.3}),
-    Group("gabapentinoid", ("gabapentinoid_ddd_per_1000_per_day:numerator",), 0.75,
-          trend=-0.04, dispersion=70, practice_sd=0.30, age=0.25, least=4,
+    Group("gabapentinoid", ("gabapentinoid_ddd_per_1000_per_day:numerator",), 0.85,
+          trend=-0.04, dispersion=70, practice_sd=0.30, age=0.25, least=4, solid_pack="repeat",
           forms={"solid": 1.0, "liquid": 0.02},
           chemicals={"gabapentin": 1.2, "pregabalin": 1.0}),
-    Group("hypnotic", ("hypnotics_anxiolytics_adq_per_1000_per_day:numerator",), 1.7,
+    Group("hypnotic", ("hypnotics_anxiolytics_adq_per_1000_per_day:numerator",), 1.5,
           season=0.04, peak=12, trend=-0.03, dispersion=60, practice_sd=0.30, age=0.3, least=4,
+          solid_pack="short",
           forms={"solid": 1.0, "liquid": 0.03},
           chemicals={"diazepam": 5, "zopiclone": 4, "temazepam": 0.6, "lorazepam": 0.6,
                      "zolpidem": 0.3, "nitrazepam": 0.3, "chlordiazepox": 0.3,
@@ -258,10 +260,14 @@ FORM_WEIGHTS = {"solid": 1.0, "liquid": 0.05, "patch": 1.0, "plaster": 1.0, "mdi
                 "dpi": 1.0, "inhaler": 0.3, "nebuliser": 0.05, "sachet": 0.1, "other": 0.02}
 _PLAIN_SOLIDS = ("tablet", "capsule", "gastro-resistant tablet", "gastro-resistant capsule")
 #: Pack quantities (units of PITC quantity: tablets, ml, patches, inhalers) and how often each
-#: is prescribed, by form class; ``course`` is the solid packs of antibacterial courses.
+#: is prescribed, by form class; ``course``, ``repeat`` and ``short`` are the tablets and
+#: capsules of antibacterial courses, of long-term repeats (opioids, gabapentinoids) and of
+#: short supplies (hypnotics and anxiolytics), chosen by ``Group.solid_pack``.
 PACKS: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
     "solid": ((28, 56, 84), (0.55, 0.35, 0.10)),
     "course": ((6, 7, 14, 15, 21, 28), (0.10, 0.10, 0.20, 0.25, 0.25, 0.10)),
+    "repeat": ((28, 56, 84, 100), (0.20, 0.35, 0.30, 0.15)),
+    "short": ((14, 28, 56), (0.30, 0.50, 0.20)),
     "liquid": ((100, 150, 200, 300, 500), (0.35, 0.20, 0.20, 0.10, 0.15)),
     "patch": ((4, 5, 8, 10), (0.30, 0.30, 0.20, 0.20)),
     "plaster": ((30,), (1.0,)),
@@ -275,7 +281,7 @@ PACKS: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
 #: Median gross ingredient cost (GBP) per unit of quantity, by form class; a presentation's
 #: own cost is drawn around it (log-sd :data:`UNIT_COST_SD`) unless its group fixes one
 #: names its chemical.
-UNIT_COSTS = {"solid": 0.06, "course": 0.10, "liquid": 0.03, "patch": 2.5, "plaster": 2.4,
+UNIT_COSTS = {"solid": 0.06, "course": 0.10, "repeat": 0.08, "short": 0.06, "liquid": 0.03, "patch": 2.5, "plaster": 2.4,
               "mdi": 8.0, "dpi": 20.0, "inhaler": 25.0, "nebuliser": 0.3, "sachet": 0.3,
               "other": 4.0}
 UNIT_COST_SD = 0.6
@@ -510,7 +516,7 @@ def _code_frame(presentations: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unit_costs(table: pd.DataFrame, groups: dict[str, Group], rng: np.random.Generator) -> np.ndarray:
-    base = np.array([UNIT_COSTS["course" if groups[g].course and f == "solid" else f]
+    base = np.array([UNIT_COSTS[groups[g].solid_pack if f == "solid" else f]
                      for g, f in zip(table["group"], table["form_class"])])
     cost = base * rng.lognormal(0.0, UNIT_COST_SD, len(table))
     fixed = np.array([groups[g].unit_cost if groups[g].unit_cost is not None else np.nan

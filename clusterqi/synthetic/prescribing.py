@@ -41,8 +41,9 @@ from clusterqi.synthetic.geography import OLD_SHARE_MEAN
 from clusterqi.synthetic.layouts import NON_PRACTICE_CODES
 from clusterqi.synthetic.world import World
 
-__all__ = ["monthly_prescribing", "expected_shares", "DAYS_PER_MONTH", "EFFECT_CLIP",
-           "MONTH_SD", "CODE_SD", "NON_PRACTICE_ITEMS"]
+__all__ = ["monthly_prescribing", "expected_shares", "season_factors", "trend_factors",
+           "pack_quantities", "PACK_CLASSES", "DAYS_PER_MONTH", "EFFECT_CLIP", "MONTH_SD",
+           "CODE_SD", "NON_PRACTICE_ITEMS"]
 
 #: Calendar days in an average month (365.25 / 12).
 DAYS_PER_MONTH = AVERAGE_MONTH_DAYS
@@ -57,16 +58,29 @@ MONTH_SD = 0.02
 NON_PRACTICE_ITEMS = 40
 
 
-def _season(groups: list, months: pd.DatetimeIndex) -> np.ndarray:
-    """Month x group seasonal multipliers (mean 1 over a year)."""
+def season_factors(groups: list, months: pd.DatetimeIndex) -> np.ndarray:
+    """Month x group seasonal multipliers: 1 + season x cos(2 pi (month - peak) / 12).
+
+    Over any 12 consecutive months each group's factors average exactly 1.
+
+    Example usage::
+
+        season_factors([GROUPS[0]], pd.date_range("2026-01-01", periods=12, freq="MS"))
+    """
     month_no = np.array([m.month for m in months], dtype=float)
     amp = np.array([g.season for g in groups])
     peak = np.array([g.peak for g in groups], dtype=float)
     return 1 + amp[None, :] * np.cos(2 * np.pi * (month_no[:, None] - peak[None, :]) / 12)
 
 
-def _trend(groups: list, months: pd.DatetimeIndex) -> np.ndarray:
-    """Month x group trend multipliers (1 in the middle of the period)."""
+def trend_factors(groups: list, months: pd.DatetimeIndex) -> np.ndarray:
+    """Month x group trend multipliers exp(trend x years from the middle of the period).
+
+    Example usage::
+
+        trend_factors([GROUPS[0]], months)[-1] / trend_factors([GROUPS[0]], months)[0]
+        # exp(trend x (len(months) - 1) / 12)
+    """
     years = (np.arange(len(months)) - (len(months) - 1) / 2) / 12
     slope = np.array([g.trend for g in groups])
     return np.exp(years[:, None] * slope[None, :])
@@ -134,17 +148,25 @@ def _coding_pair(codes: pd.DataFrame, ind: Indicator) -> tuple[int, int]:
     return a, (same[0] if same else int(order[1]))
 
 
-_PACK_NAMES = tuple(PACKS)
+#: Pack classes in the order ``pack_class`` numbers them.
+PACK_CLASSES = tuple(PACKS)
 
 
-def _quantities(items: np.ndarray, pack_class: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Quantity of each row: every item gets a pack size drawn from its class
-    (``pack_class``: positions in :data:`codes.PACKS`)."""
+def pack_quantities(items: np.ndarray, pack_class: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Quantity of each row: each of its items gets a pack size drawn from its class
+    (``pack_class``: positions in :data:`clusterqi.synthetic.codes.PACKS`), as the multinomial
+    split of the items between the class's sizes.
+
+    Example usage::
+
+        pack_quantities(np.array([3]), np.array([0]), rng)   # e.g. [112]: 28 + 28 + 56
+    """
     quantity = np.zeros(len(items), dtype=np.int64)
-    present = np.bincount(pack_class, minlength=len(_PACK_NAMES))
+    present = np.bincount(pack_class, minlength=len(PACK_CLASSES))
     for k in np.flatnonzero(present):
         rows = np.flatnonzero(pack_class == k)
-        sizes, probs = PACKS[_PACK_NAMES[k]]
+        sizes, probs = PACKS[PACK_CLASSES[k]]
         if len(sizes) == 1:
             quantity[rows] = items[rows] * sizes[0]
             continue
@@ -182,8 +204,8 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
         random_part[p, mask] = 0.0
     log_effect = random_part + log_age[:, g_idx]
     rate = codes["rate"].to_numpy() / 1000.0 * DAYS_PER_MONTH
-    season = _season(groups, months)
-    trend = _trend(groups, months)
+    season = season_factors(groups, months)
+    trend = trend_factors(groups, months)
     workdays = working_day_factor(months)
     shape = np.array([g.dispersion for g in groups])
 
@@ -195,10 +217,10 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
     bnf = codes["bnf_code"].to_numpy()
     desc = codes["description"].to_numpy()
     dmd = codes["dmd_code"].to_numpy()
-    course = np.array([g.course for g in groups])[g_idx]
+    solid_pack = np.array([g.solid_pack for g in groups], dtype=object)[g_idx]
     form = codes["form_class"].to_numpy()
-    pack_class = np.array([_PACK_NAMES.index(c) for c in
-                           np.where(course & (form == "solid"), "course", form)], dtype=np.int64)
+    pack_class = np.array([PACK_CLASSES.index(c) for c in
+                           np.where(form == "solid", solid_pack, form)], dtype=np.int64)
     unit_cost = codes["unit_cost"].to_numpy()
     # text columns as categoricals (codes into small tables): fast to build and to write
     desc_codes, desc_names = pd.factorize(desc)
@@ -242,7 +264,7 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
         who = np.concatenate([rows, n_p + extra_rows])
         board = np.concatenate([hb_codes[rows], hb_codes[extra_rows % n_p]])
         n = np.concatenate([n, extra_items])
-        quantity = _quantities(n, pack_class[cols], rng)
+        quantity = pack_quantities(n, pack_class[cols], rng)
         frame = pd.DataFrame({
             "hbt": categorical(board, hb_names),
             "practice_code": categorical(who, all_codes),

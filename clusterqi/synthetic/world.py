@@ -39,7 +39,8 @@ from clusterqi.synthetic.plants import (
     Plant,
 )
 
-__all__ = ["World", "build_world", "quarterly_releases", "populations_for"]
+__all__ = ["World", "build_world", "quarterly_releases", "populations_for", "plant_size",
+           "MAX_SHARE_TO_DOUBLE", "CLUSTER_OUTLIERS"]
 
 #: Quarter-on-quarter list-size drift (relative sd).
 LIST_DRIFT_SD = 0.008
@@ -228,7 +229,7 @@ def _special_units(rng, geo, practices, releases, months, first_month, last_mont
     return practices, plants, used
 
 
-def _plant_size(indicator_id: str, direction: str, shares: dict[str, float]) -> float | None:
+def plant_size(indicator_id: str, direction: str, shares: dict[str, float]) -> float | None:
     """Relative effect on the numerator that puts a unit at about double / half Scotland.
 
     Rates: double (+1.0) or half (-0.5). Proportions with Scotland share s: the numerator
@@ -281,13 +282,13 @@ def _effect_plants(rng, practices, catalogue, months, used, shares) -> list[Plan
     ids = list(catalogue)
     pairs = [(ids[k % len(ids)], ("high", "low")[(k + k // len(ids)) % 2])
              for k in range(2 * len(ids))]
-    pairs = [(i, d) for i, d in pairs if _plant_size(i, d, shares) is not None]
+    pairs = [(i, d) for i, d in pairs if plant_size(i, d, shares) is not None]
     for ind, direction in pairs[:CLUSTER_OUTLIERS]:
         taken = take_cluster()
         if taken is None:
             break
         plants.append(Plant("cluster_outlier", cluster_slug(taken[0]), ind, direction=direction,
-                            size=_plant_size(ind, direction, shares), practices=taken[1]))
+                            size=plant_size(ind, direction, shares), practices=taken[1]))
     step_month = months[(2 * len(months)) // 3]
     step_ids = _preferred(_STEP_INDICATORS, catalogue, shares, 3)
     for k, ind in enumerate(step_ids[:2]):
@@ -314,7 +315,7 @@ def _effect_plants(rng, practices, catalogue, months, used, shares) -> list[Plan
 
     for ind in catalogue:
         for direction in ("high", "low"):
-            size = _plant_size(ind, direction, shares)
+            size = plant_size(ind, direction, shares)
             code = take_practice() if size is not None else None
             if code is not None:
                 plants.append(Plant("practice_outlier", code, ind, direction=direction,
