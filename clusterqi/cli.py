@@ -53,12 +53,12 @@ def _run_indicators(args: argparse.Namespace) -> int:
         sys.stdout.write(catalogue_markdown(catalogue))
         return 0
     directions = {True: "lower is better", False: "higher is better", None: "no judgement"}
-    rows = [("id", "title", "unit", "direction")] + [
-        (i.id, i.title, i.unit, directions[i.low_is_good]) for i in catalogue.values()
+    rows = [("id", "title", "unit", "direction", "theme")] + [
+        (i.id, i.title, i.unit, directions[i.low_is_good], i.theme) for i in catalogue.values()
     ]
-    widths = [max(len(r[k]) for r in rows) for k in range(3)]
+    widths = [max(len(r[k]) for r in rows) for k in range(4)]
     for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row[:3], widths)) + "  " + row[3])
+        print("  ".join(v.ljust(w) for v, w in zip(row[:4], widths)) + "  " + row[4])
     return 0
 
 

@@ -4,7 +4,10 @@
 table") into a *releasable* table for one audience, and a log of what it hid and why:
 
 1. **Primary suppression**: a numerator from 1 to ``threshold - 1`` is suppressed (0 stays 0),
-   with every figure derived from it on that row (value, intervals, funnel and SPC results,
+   with every figure derived from it on that row. The count tested is the row's item count,
+   ``numerator_items``, where the table has it (the items behind a DDD, OME or cost numerator:
+   a count of 1-4 items is suppressed whatever its DDDs or cost), else the numerator;
+   ``numerator_items`` is itself numerator-derived (withheld, rounded away and banded with it) (value, intervals, funnel and SPC results,
    comparisons, interpretation). Suppressed cells are missing and carry PHS's statistical
    qualifier ``c`` (confidential) in the ``qualifier`` column, never a number or a misleading 0.
 2. **Secondary suppression** so that no suppressed cell can be recovered by one subtraction, in
@@ -92,6 +95,8 @@ __all__ = [
     "pseudonyms",
     "suppress_small_counts",
     "suppress_cells",
+    "suppression_counts",
+    "ITEMS_COLUMN",
     "round_counts",
     "size_band",
 ]
@@ -131,9 +136,11 @@ REQUIRED_COLUMNS = (
     "indicator_id", "level", "area_id", "area_name", "cluster_id", "hscp_code", "hb_code",
     "period_type", "period", "numerator", "denominator", "value",
 )
+#: The item count behind a numerator (indicator table column): tested for small counts where present.
+ITEMS_COLUMN = "numerator_items"
 #: Columns derived from a row's numerator: withheld when the numerator is suppressed.
 NUMERATOR_DERIVED = (
-    "value", "lower_95", "upper_95", "lower_998", "upper_998",
+    "numerator_items", "value", "lower_95", "upper_95", "lower_998", "upper_998",
     "funnel_95", "funnel_998", "funnel_95_unadjusted", "funnel_998_unadjusted",
     "rest_of_cluster_value", "vs_rest_of_cluster", "rest_of_hscp_value", "vs_rest_of_hscp",
     "rest_of_hb_value", "vs_rest_of_hb", "rest_of_scotland_value", "vs_rest_of_scotland",
@@ -143,7 +150,7 @@ NUMERATOR_DERIVED = (
 )
 #: Numeric columns that, next to a rounded numerator, would give the unrounded one back.
 UNROUNDED_GIVEAWAYS = (
-    "lower_95", "upper_95", "lower_998", "upper_998", "rest_of_cluster_value",
+    "numerator_items", "lower_95", "upper_95", "lower_998", "upper_998", "rest_of_cluster_value",
     "rest_of_hscp_value", "rest_of_hb_value", "rest_of_scotland_value", "reliability",
     "cl", "lcl", "ucl",
 )
@@ -452,13 +459,28 @@ def _groups(table: pd.DataFrame) -> pd.DataFrame:
     return members.drop(columns="key")
 
 
+def suppression_counts(table: pd.DataFrame) -> pd.Series:
+    """The count whose smallness suppresses a row: ``numerator_items`` where the table has it and
+    the row holds a value, else ``numerator`` (an items indicator's two are equal).
+
+    Example usage::
+
+        suppress_small_counts(suppression_counts(table), threshold=5)
+    """
+    numerator = pd.to_numeric(table["numerator"], errors="coerce").astype(float)
+    if ITEMS_COLUMN not in table.columns:
+        return numerator
+    items = pd.to_numeric(table[ITEMS_COLUMN], errors="coerce").astype(float)
+    return items.where(items.notna(), numerator)
+
+
 def _secondary_suppression(table: pd.DataFrame, suppressed: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
     """Suppress more cells until no group holds exactly one hidden cell; returns (mask, why)."""
     members = _groups(table)
     row = members["row"].to_numpy()
     group = members["group"].to_numpy()
     parent = members["parent"].to_numpy()
-    numerator = pd.to_numeric(table["numerator"], errors="coerce").to_numpy(dtype=float)
+    numerator = suppression_counts(table).to_numpy(dtype=float)
     missing = np.isnan(numerator)
     n_groups = group.max() + 1 if len(group) else 0
     size = np.bincount(group, minlength=n_groups)
@@ -493,7 +515,8 @@ def suppress_cells(
 
     Returns a frame aligned with the table: ``suppression`` ("primary", "secondary" or missing)
     and ``group`` (for a secondary suppression, the group whose single hidden cell it protects).
-    Primary: a numerator from 1 to threshold - 1. Secondary: see the module docstring.
+    Primary: a count (:func:`suppression_counts`: the items behind the numerator where the table
+    has them) from 1 to threshold - 1. Secondary: see the module docstring.
 
     Example usage::
 
@@ -502,7 +525,7 @@ def suppress_cells(
     """
     _check_table(indicator_table)
     table = indicator_table.reset_index(drop=True)
-    primary = suppress_small_counts(table["numerator"], threshold)
+    primary = suppress_small_counts(suppression_counts(table), threshold)
     suppressed, why = (_secondary_suppression(table, primary) if secondary else (primary, {}))
     kind = np.where(primary, "primary", np.where(suppressed, "secondary", None))
     group = [why.get(i) for i in range(len(table))]
@@ -697,7 +720,7 @@ def _given_marks(table: pd.DataFrame, suppression: pd.DataFrame, policy: Disclos
         raise refuse(f"{len(absent)} row(s) of the table have no marks (index label {absent[0]!r})")
     marks = suppression.loc[table.index, ["suppression", "group"]].reset_index(drop=True)
     kind = marks["suppression"]
-    primary = suppress_small_counts(table["numerator"], policy.threshold)
+    primary = suppress_small_counts(suppression_counts(table), policy.threshold)
     wrong = np.flatnonzero(primary != kind.eq("primary").fillna(False).to_numpy())
     if len(wrong):
         row = table.iloc[wrong[0]]
@@ -857,6 +880,8 @@ def _band_sizes(table: pd.DataFrame, banded: np.ndarray) -> None:
     band = size_band(table.loc[banded, "denominator"])
     _replace_rows(table, banded, "plot_size", band["midpoint"].to_numpy())
     _replace_rows(table, banded, "numerator", np.nan)
+    if ITEMS_COLUMN in table.columns:
+        _replace_rows(table, banded, ITEMS_COLUMN, np.nan)
     _replace_rows(table, banded, "denominator", np.nan)
     for column in BANDED_ROUNDED:
         if column in table.columns:

@@ -8,8 +8,12 @@ module only draws them: special-cause months are marked by colour *and* shape (i
 concern, neutral) with the rule that fired in the tooltip; the rule set is named in the
 subtitle; PDSA cycles (date and change) are drawn as labelled vertical lines.
 
-A series without limits (``ucl`` all missing, e.g. a local measure's run chart) is drawn as a
-run chart around its median (the ``cl`` column).
+A series without limits (``ucl`` all missing, e.g. a series too short for limits) is drawn as
+a run chart around its median (the ``cl`` column). A series in phases (``spc_phase``: a
+baseline and the new levels after changes that held) draws each phase's centre line and limits
+as a separate segment, and :func:`describe_spc` says whether each PDSA change held. The
+subtitle carries the chart kind's plain sentence for GPs
+(:data:`clusterqi.indicators.series.CHART_EXPLANATIONS`).
 
 Example usage::
 
@@ -29,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from clusterqi.charts import inputs
-from clusterqi.stats.spc import RULE_NAMES
+from clusterqi.indicators.series import CHART_EXPLANATIONS
+from clusterqi.stats.spc import RULE_NAMES, SHIFT_LENGTH
 from clusterqi.charts.theme import (
     CLUSTER_LINE,
     COMPARATOR_LINE,
@@ -53,6 +58,12 @@ __all__ = [
 ]
 
 CHART_TYPES = {
+    "p_prime": ("Laney p' chart (a share each month, limits widened by the usual variation "
+                "between months)"),
+    "u_prime": ("Laney u' chart (a rate each month, limits widened by the usual variation "
+                "between months)"),
+    "ratio_xmr": ("ratio-to-Scotland XmR chart (each month against Scotland's rate that month, "
+                  "limits from the average moving range)"),
     "p": "p chart (a proportion each month, limits at 3 sigma)",
     "u": "u chart (a rate each month, limits at 3 sigma)",
     "xmr": "XmR chart (individual values, limits from the average moving range)",
@@ -108,9 +119,10 @@ def annotation_frame(annotations: Any) -> pd.DataFrame:
 def spc_data(table: pd.DataFrame, indicator: Any, area_id: str, level: str) -> pd.DataFrame:
     """The month series an SPC chart draws (its embedded data), one row per month.
 
-    Columns: month (``"YYYY-MM"``), value, cl, lcl, ucl, signal (improvement / concern /
-    neutral, or missing) and rule (why the month is a special cause). ``attrs`` hold the chart
-    type (p, u, xmr or run), the unit's name and whether the run-chart rules signal.
+    Columns: month (``"YYYY-MM"``), phase (0, 1, ...), value, cl, lcl, ucl, signal
+    (improvement / concern / neutral, or missing) and rule (why the month is a special cause).
+    ``attrs`` hold the chart type (``spc_chart``'s kind, or run), the unit's name and whether
+    the run-chart rules signal.
     """
     ind = inputs.resolve_indicator(indicator)
     rows = inputs.select_rows(table, ind.id, level, "month", area_id=area_id)
@@ -126,8 +138,11 @@ def spc_data(table: pd.DataFrame, indicator: Any, area_id: str, level: str) -> p
     flag = flag.astype(object).where(flag.notna(), "neutral")
     rule = rows["spc_rule"].astype(object) if "spc_rule" in rows else pd.Series(None,
                                                                                  index=rows.index)
+    phase = (rows["spc_phase"].astype("Int64").fillna(0).astype(int) if "spc_phase" in rows
+             else pd.Series(0, index=rows.index))
     data = pd.DataFrame({
         "month": rows["period"].astype(str),
+        "phase": phase,
         "value": inputs.compact(rows["value"]),
         "cl": inputs.compact(rows["cl"]),
         "lcl": inputs.compact(rows["lcl"]),
@@ -183,7 +198,8 @@ def spc_chart(
         .encode(
             x=x,
             y=alt.Y("line_value:Q", title=y_title),
-            detail=alt.Detail("line:N"),
+            # one segment per line and phase: a new phase's limits do not join the old ones
+            detail=[alt.Detail("line:N"), alt.Detail("phase:N")],
             strokeDash=alt.StrokeDash(
                 "line_label:N", title=None,
                 scale=alt.Scale(domain=limit_domain, range=[[1, 0], [5, 3]][:len(limit_domain)]),
@@ -243,10 +259,11 @@ def spc_chart(
     period_text = inputs.months_label(data["month"])
     cycles = [f"{label} ({pd.Timestamp(date).strftime('%d %b %Y')}): {text}"
               for label, date, text in zip(notes["label"], notes["date"], notes["text"])]
+    explanation = [CHART_EXPLANATIONS[chart_type]] if chart_type in CHART_EXPLANATIONS else []
     return layer(*layers, title=alt.Title(
         f"{ind.title}, {period_text}",
         subtitle=[f"{data.attrs['unit']}: {CHART_TYPES.get(chart_type, chart_type)}.", rules,
-                  *cycles],
+                  *explanation, *cycles],
     ))
 
 
@@ -296,4 +313,33 @@ def describe_spc(
     notes = annotation_frame(annotations)
     if not notes.empty:
         found += f"; {len(notes)} PDSA cycle{'s' if len(notes) != 1 else ''} marked"
-    return f"{head}: {latest}; {found}."
+    held = _phase_story(data, notes, ind.unit) if not notes.empty and chart_type != "run" else ""
+    return f"{head}: {latest}; {found}.{held}"
+
+
+def _phase_story(data: pd.DataFrame, notes: pd.DataFrame, unit: str) -> str:
+    """Sentences on whether each PDSA change held (a new phase) or has not yet."""
+    shown = data[data["cl"].notna()]
+    if shown.empty:
+        return ""
+    levels = shown.groupby("phase", sort=True).agg(start=("month", "first"), cl=("cl", "mean"))
+    months = [pd.Timestamp(d).strftime("%Y-%m") for d in notes["date"]]
+    sentences = []
+    for phase in levels.index[1:]:
+        start = levels.at[phase, "start"]
+        before = [k for k, month in enumerate(months) if month <= start]
+        if not before:
+            continue
+        k = before[-1]
+        previous = levels["cl"][levels.index < phase].iloc[-1]
+        sentences.append(
+            f" The change after {notes['label'].iloc[k]} "
+            f"({pd.Timestamp(notes['date'].iloc[k]).strftime('%B %Y')}) held: a new level of "
+            f"{inputs.format_value(levels.at[phase, 'cl'])} {unit} from "
+            f"{inputs.period_label(start)} (was {inputs.format_value(previous)}).")
+    if sentences:
+        return "".join(sentences)
+    first = levels["start"].iloc[0]
+    return (f" No change has held yet: no run of {SHIFT_LENGTH} months on one side of the baseline centre "
+            f"line ({inputs.format_value(levels['cl'].iloc[0])} {unit}, from "
+            f"{inputs.period_label(first)}) since {notes['label'].iloc[0]}.")

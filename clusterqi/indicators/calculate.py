@@ -5,18 +5,22 @@ columns docs/architecture.md ("Indicator table") fixes:
 
 - keys ``indicator_id, level, area_id, area_name, cluster_id, hscp_code, hb_code, period_type,
   period``; levels practice, cluster, hscp, hb and scotland;
-- ``numerator, denominator, value, lower_95, upper_95, lower_998, upper_998`` (value =
-  numerator / denominator x multiplier; Wilson intervals for proportions, exact Poisson below
-  10 events and Byar's from 10 for rates, from :mod:`clusterqi.stats`);
+- ``numerator, numerator_items, denominator, value, lower_95, upper_95, lower_998, upper_998``
+  (value = numerator / denominator x multiplier; ``numerator_items`` is the number of items
+  behind the numerator, equal to it for an items measure; Wilson intervals for proportions,
+  exact Poisson below 10 events and Byar's from 10 for rates, from :mod:`clusterqi.stats`);
+- a rate whose numerator is not items (DDD, ADQ, OME, cost, quantity) takes its intervals
+  from the item count: value x limit(items) / items, the limit by exact Poisson / Byar's on the
+  items (a DDD total is not a Poisson count; the items behind it are the events);
 - comparison columns (:mod:`clusterqi.indicators.comparisons`) and SPC columns
   (:mod:`clusterqi.indicators.series`).
 
 Periods: one ``month`` row for every month with prescribing up to ``period_end`` (so SPC sees
 the whole series), and one ``total`` row over the last ``months`` months (period
-``"2024-10..2025-09"``). Totals sum numerators and denominators over the months. For a rate
-whose denominator is patients (not patient-days) the total's denominator is the average
-population over the window (the sum over months divided by ``months``), so a 12-month total of
-"items per 1,000 patients" is items in the year per 1,000 patients; month rows are per month.
+``"2024-10..2025-09"``). Totals sum numerators and denominators over the months. One time
+base: every population rate is per patient-day (the catalogue model requires ``per_day``), so
+a month and a 12-month total read on the same scale ("per 1,000 patients per day", the NTI
+convention); proportions are percentages.
 
 Example usage::
 
@@ -52,12 +56,16 @@ __all__ = [
     "add_values",
     "parse_period",
     "total_period_label",
+    "ITEMS_MEASURE",
 ]
+
+#: The measure whose numerator is its own item count.
+ITEMS_MEASURE = "items"
 
 #: Interval levels in the table: column suffix -> confidence.
 CONFIDENCE_LEVELS = {"95": 0.95, "998": 0.998}
 VALUE_COLUMNS = [
-    "numerator", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998",
+    "numerator", "numerator_items", "denominator", "value", "lower_95", "upper_95", "lower_998", "upper_998",
 ]
 #: Every column of the indicator table, in order.
 TABLE_COLUMNS = KEY_COLUMNS + VALUE_COLUMNS + COMPARISON_COLUMNS + SPC_COLUMNS
@@ -103,44 +111,80 @@ def _interval(kind: np.ndarray, num: np.ndarray, den: np.ndarray, confidence: fl
     return lower, upper
 
 
-def add_values(table: pd.DataFrame, kinds: Mapping[str, str], multipliers: Mapping[str, float]):
+def add_values(table: pd.DataFrame, kinds: Mapping[str, str], multipliers: Mapping[str, float],
+               measures: Mapping[str, str] | None = None):
     """Add ``value`` and the 95% / 99.8% intervals to rows with ``numerator, denominator``.
 
-    ``kinds`` and ``multipliers`` map ``indicator_id`` to "proportion" / "rate" and to the
-    multiplier. Rows with a zero or missing denominator get NaN.
+    ``kinds``, ``multipliers`` and ``measures`` map ``indicator_id`` to "proportion" / "rate",
+    to the multiplier and to the numerator's measure (default: items). Rows with a zero or
+    missing denominator get NaN. A table without ``numerator_items`` gets it equal to the
+    numerator (a local measure counts events). A rate whose measure is not items takes its
+    intervals from the items: value x limit(items) / items (NaN upper limits where there are no
+    items, whose dose or cost per item is unknown).
+
+    Example usage::
+
+        add_values(rows, {"abx": "rate"}, {"abx": 1000.0}, {"abx": "items"})
     """
+    if "numerator_items" not in table.columns:
+        table = table.assign(numerator_items=table["numerator"])
     num = table["numerator"].to_numpy(dtype=float)
+    items = table["numerator_items"].to_numpy(dtype=float)
     den = table["denominator"].to_numpy(dtype=float)
     kind = table["indicator_id"].map(kinds).to_numpy(dtype=object)
     mult = table["indicator_id"].map(multipliers).to_numpy(dtype=float)
+    measure = table["indicator_id"].map(measures or {}).fillna(ITEMS_MEASURE).to_numpy(
+        dtype=object)
+    scaled = (kind == "rate") & (measure != ITEMS_MEASURE)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(den > 0, num / den, np.nan)
+        # per-unit scale from the item rate to the value: (num / den) / (items / den)
+        scale = np.where(items > 0, num / items, np.where(num == 0, 0.0, np.nan))
+    base = np.where(scaled, items, num)
     out = {"value": value * mult}
     for suffix, confidence in CONFIDENCE_LEVELS.items():
-        lower, upper = _interval(kind, num, den, confidence)
+        lower, upper = _interval(kind, base, den, confidence)
+        lower = np.where(scaled, lower * scale, lower)
+        upper = np.where(scaled & (items > 0), upper * scale, np.where(scaled, np.nan, upper))
         out[f"lower_{suffix}"] = lower * mult
         out[f"upper_{suffix}"] = upper * mult
     return table.assign(**out)
 
 
-def _practice_rows(counts, window, per_patient: set, months: int, total_label: str):
+_SUMMED = ["numerator", "numerator_items", "denominator"]
+#: Marks the item-count copy of an indicator's rows while levels are summed.
+_ITEMS_TAG = "\x1fitems"
+
+
+def _practice_rows(counts, window, total_label: str):
     month_rows = counts.assign(
         period_type="month", period=counts["month"].dt.strftime("%Y-%m")
     )
     in_window = counts[counts["month"].isin(window)]
     total = (
-        in_window.groupby(["indicator_id", "practice_code"], sort=False)[
-            ["numerator", "denominator"]
-        ]
+        in_window.groupby(["indicator_id", "practice_code"], sort=False)[_SUMMED]
         .sum(min_count=1)
         .reset_index()
     )
-    average = total["indicator_id"].isin(per_patient).to_numpy()
-    total.loc[average, "denominator"] = total.loc[average, "denominator"] / months
     total = total.assign(period_type="total", period=total_label)
-    columns = ["indicator_id", "practice_code", "period_type", "period", "numerator",
-               "denominator"]
+    columns = ["indicator_id", "practice_code", "period_type", "period"] + _SUMMED
     return pd.concat([month_rows[columns], total[columns]], ignore_index=True)
+
+
+def _aggregate_with_items(rows, attributes, lookups) -> pd.DataFrame:
+    """:func:`aggregate_levels` of numerators and denominators, plus ``numerator_items`` summed
+    the same way (an item-count copy of each row, tagged, summed in the same call)."""
+    copy = rows.assign(indicator_id=rows["indicator_id"].astype("str") + _ITEMS_TAG,
+                       numerator=rows["numerator_items"])
+    both = pd.concat([rows.drop(columns="numerator_items"),
+                      copy.drop(columns="numerator_items")], ignore_index=True)
+    summed = aggregate_levels(both, attributes, lookups)
+    tagged = summed["indicator_id"].str.endswith(_ITEMS_TAG)
+    items = summed[tagged].assign(
+        indicator_id=summed.loc[tagged, "indicator_id"].str.removesuffix(_ITEMS_TAG)
+    ).rename(columns={"numerator": "numerator_items"}).drop(columns="denominator")
+    table = summed[~tagged].merge(items, on=KEY_COLUMNS, how="left", validate="1:1")
+    return table
 
 
 def calculate_indicators(
@@ -157,8 +201,11 @@ def calculate_indicators(
 
     Returns the indicator table (columns :data:`TABLE_COLUMNS`), sorted by indicator, level,
     area and period. ``attrs`` holds ``period_end``, ``months``, ``total_period`` and
-    ``warnings`` (a list of plain-English notes), ``kinds`` and ``multipliers`` (by indicator
-    id, for :func:`clusterqi.indicators.comparisons.funnel_lines`).
+    ``warnings`` (a list of plain-English notes), ``kinds``, ``multipliers`` and ``measures``
+    (by indicator id, for :func:`clusterqi.indicators.comparisons.funnel_lines`), and
+    ``dose_findings`` (presentations counted nowhere: records of ``bnf_code, description,
+    indicator_id, reason``; :func:`clusterqi.indicators.doses.findings_frame` gives the
+    DataFrame).
 
     Example usage::
 
@@ -198,17 +245,29 @@ def calculate_indicators(
             f"{len(codes)} practice code(s) in prescribing are not in the practices table and "
             f"were left out: {', '.join(codes[:10])}{' ...' if len(codes) > 10 else ''}"
         )
-    per_patient = {
-        i for i, ind in catalogue.items()
-        if ind.kind == "rate" and not getattr(ind.denominator, "per_day", False)
-    }
+    warnings.extend(counts.attrs.get("warnings", []))
+    findings = counts.attrs.get("dose_findings", [])
+    if findings:
+        warnings.append(
+            f"{len({f['bnf_code'] for f in findings})} presentation(s) are counted nowhere "
+            "because their strength cannot be read or checked (table.attrs['dose_findings'])"
+        )
+    counts.attrs = {}
     label = total_period_label(first, end)
-    rows = _practice_rows(counts, window, per_patient, months, label)
+    rows = _practice_rows(counts, window, label)
     attributes = practice_attributes(dataset.practices)
-    table = aggregate_levels(rows, attributes, getattr(dataset, "lookups", None))
+    table = _aggregate_with_items(rows, attributes, getattr(dataset, "lookups", None))
     kinds = {i: ind.kind for i, ind in catalogue.items()}
     multipliers = {i: float(ind.multiplier) for i, ind in catalogue.items()}
-    table = add_values(table, kinds, multipliers)
+    measures = {i: ind.numerator.measure for i, ind in catalogue.items()}
+    uncomputable = [
+        i for i, group in counts.groupby("indicator_id", sort=False)["numerator"]
+        if len(group) and group.isna().all()
+    ]
+    if uncomputable:  # level sums would read "nothing" as 0: keep them empty
+        empty = table["indicator_id"].isin(uncomputable)
+        table.loc[empty, ["numerator", "numerator_items"]] = np.nan
+    table = add_values(table, kinds, multipliers, measures)
     table = add_comparisons(table, rows, attributes, catalogue)
     table = add_spc(table, catalogue)
     order = table["level"].map({level: i for i, level in enumerate(LEVELS)})
@@ -226,6 +285,8 @@ def calculate_indicators(
         "warnings": warnings,
         "kinds": kinds,
         "multipliers": multipliers,
+        "measures": measures,
+        "dose_findings": findings,
     }
     return table
 

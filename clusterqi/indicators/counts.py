@@ -1,9 +1,10 @@
 """Numerators and denominators per practice and month, from prescribing and populations.
 
 The first step of :func:`clusterqi.indicators.calculate_indicators`: for every indicator in a
-catalogue, the numerator (items, quantity or cost of the numerator's BNF codes) and the
-denominator (the same for a proportion's denominator codes; patients, or patient-days, for a
-rate) of every practice in every month it prescribed anything.
+catalogue, the numerator (items, quantity, cost, or a dose measure: DDD, ADQ or OME, of the
+numerator's BNF codes), the items behind it (``numerator_items``) and the denominator (the
+same for a proportion's denominator codes; patient-days for a rate) of every practice in every
+month it prescribed anything.
 
 Constraints:
 
@@ -18,12 +19,19 @@ Constraints:
   publishes only as an all-ages total gets the Scotland share of patients in the range for
   that release (an estimate, counted in ``attrs["estimated_population"]``).
 - ``per_day`` denominators are patients x days in the month (patient-days).
+- Dose measures (:mod:`clusterqi.indicators.doses`) read each presentation's strength from
+  the prescribing ``description`` (PITC's ``BNFItemDescription``). A presentation whose
+  strength cannot be read is counted nowhere (neither in the numerator nor in
+  ``numerator_items``) and listed in ``attrs["dose_findings"]`` (``bnf_code, description,
+  indicator_id, reason``). Without descriptions in the data a dose indicator's numerator is
+  NaN and ``attrs["warnings"]`` says it cannot be computed. A code that a strength or form
+  rule needs the code list for, but that the code list does not hold, is listed there too.
 
 Example usage::
 
     from clusterqi.indicators.counts import practice_month_counts
     counts = practice_month_counts(dataset, catalogue, months)
-    counts.head()  # indicator_id, practice_code, month, numerator, denominator
+    counts.head()  # indicator_id, practice_code, month, numerator, numerator_items, denominator
 """
 
 from __future__ import annotations
@@ -34,25 +42,41 @@ import numpy as np
 import pandas as pd
 
 from clusterqi.errors import DataError
+from clusterqi.indicators.doses import FINDING_COLUMNS, dose_factors
 
-__all__ = ["OPEN_BAND_YEARS", "MEASURE_COLUMNS", "practice_month_counts", "population_by_month"]
+__all__ = [
+    "OPEN_BAND_YEARS",
+    "MEASURE_COLUMNS",
+    "DOSE_MEASURE_COLUMN",
+    "COUNT_COLUMNS",
+    "practice_month_counts",
+    "population_by_month",
+]
 
 #: Width assumed for an open-ended age band (``85+``) when a range starts inside it.
 OPEN_BAND_YEARS = 10
 
 #: Catalogue ``measure`` -> prescribing column.
 MEASURE_COLUMNS = {"items": "items", "quantity": "quantity", "cost": "cost"}
+#: Dose measures (ddd, ome, adq) weight this column by the presentation's dose factor.
+DOSE_MEASURE_COLUMN = "quantity"
+#: Columns of :func:`practice_month_counts`' result.
+COUNT_COLUMNS = ["indicator_id", "practice_code", "month", "numerator", "numerator_items",
+                 "denominator"]
+_DOSE_MEASURES = ("ddd", "ome", "adq")
 
 _SEXES = ("Male", "Female")
 
 
 def _measure_column(measure: str, indicator_id: str) -> str:
+    if measure in _DOSE_MEASURES:
+        return DOSE_MEASURE_COLUMN
     try:
         return MEASURE_COLUMNS[measure]
     except KeyError:
         raise DataError(
             f"indicator {indicator_id}: measure {measure!r} is not one of "
-            f"{sorted(MEASURE_COLUMNS)}"
+            f"{sorted(MEASURE_COLUMNS) + list(_DOSE_MEASURES)}"
         ) from None
 
 
@@ -177,11 +201,14 @@ def practice_month_counts(
 ) -> pd.DataFrame:
     """Numerator and denominator of every indicator for every practice-month with prescribing.
 
-    Returns columns ``indicator_id, practice_code, month, numerator, denominator`` for the
-    practices in ``dataset.practices`` and the given months (first days of the month).
-    ``attrs`` records ``dropped_practice_codes`` (prescribing practice codes not in the
-    practices table) and ``estimated_population`` (practice-months whose age-range population
-    was estimated).
+    Returns columns :data:`COUNT_COLUMNS` for the practices in ``dataset.practices`` and the
+    given months (first days of the month): ``numerator_items`` is the number of items behind
+    the numerator (equal to the numerator for an items measure). ``attrs`` records
+    ``dropped_practice_codes`` (prescribing practice codes not in the practices table),
+    ``estimated_population`` (practice-months whose age-range population was estimated),
+    ``dose_findings`` (presentations counted nowhere, see the module docstring, as records:
+    :func:`clusterqi.indicators.doses.findings_frame` makes them a DataFrame) and
+    ``warnings`` (plain-English notes).
 
     Example usage::
 
@@ -212,29 +239,73 @@ def practice_month_counts(
     bnf_uniques = pd.Series(bnf_uniques, dtype="str")
     values = {col: rx[col].to_numpy(dtype=float)[keep] for col in set(MEASURE_COLUMNS.values())
               if col in rx.columns}
+    descriptions = _descriptions(rx, keep, bnf_codes, len(bnf_uniques))
+    findings: list[pd.DataFrame] = []
+    warnings: list[str] = []
+
+    def weights(code_list, measure, indicator_id):
+        """Per distinct BNF code: the weight of one unit of ``measure``'s column (1, or the
+        dose factor; NaN where counted nowhere), 0 for codes outside the list; None when the
+        measure cannot be computed at all (no descriptions)."""
+        hit = np.asarray(code_list.bnf_codes.matches(bnf_uniques), dtype=bool)
+        if code_list.bnf_codes.has_rules:
+            unknown = _unknown_to_code_list(code_list.bnf_codes, bnf_uniques, hit)
+            if len(unknown):
+                findings.append(pd.DataFrame({
+                    "bnf_code": unknown,
+                    "description": [descriptions[i] for i in unknown.index],
+                    "indicator_id": indicator_id,
+                    "reason": "not in the package's code list: its strength / form rule "
+                              "cannot be evaluated, so it is not counted",
+                }))
+        weight = hit.astype(float)
+        if measure in _DOSE_MEASURES and hit.any():
+            idx = np.flatnonzero(hit)
+            if all(descriptions[i] is None for i in range(len(descriptions))):
+                warnings.append(
+                    f"indicator {indicator_id}: the prescribing data hold no BNFItemDescription, "
+                    f"so its {measure.upper()}s cannot be computed (values left empty)"
+                )
+                return None
+            factors, found = dose_factors(
+                bnf_uniques.iloc[idx].tolist(), [descriptions[i] for i in idx], measure,
+                indicator_id)
+            weight[idx] = factors
+            findings.append(found)
+        return weight
 
     def summed(code_list, measure, indicator_id):
-        """Sum of ``measure`` over rows whose code is in ``code_list`` (a numerator or a
-        prescribing denominator), per practice-month."""
+        """(sum of ``measure``, items behind it) per practice-month over the counted rows;
+        NaN sums when the measure cannot be computed at all."""
         column = _measure_column(measure, indicator_id)
         if column not in values:
             raise DataError(
                 f"indicator {indicator_id}: prescribing has no column {column!r}; "
                 f"columns are {list(dataset.prescribing.columns)}"
             )
-        hit = np.asarray(code_list.bnf_codes.matches(bnf_uniques), dtype=bool)[bnf_codes]
-        return np.bincount(pm_codes[hit], weights=values[column][hit], minlength=n_pm)
+        weight = weights(code_list, measure, indicator_id)
+        if weight is None:
+            nan = np.full(n_pm, np.nan)
+            return nan, nan
+        row_weight = weight[bnf_codes]
+        counted = np.isfinite(row_weight) & (row_weight != 0)
+        total = np.bincount(pm_codes[counted],
+                            weights=values[column][counted] * row_weight[counted],
+                            minlength=n_pm)
+        items = np.bincount(pm_codes[counted], weights=values["items"][counted], minlength=n_pm)
+        return total, items
 
     populations: dict[tuple, pd.DataFrame] = {}
     days = pm["month"].dt.days_in_month.to_numpy(dtype=float)
     frames = []
     estimated = 0
     for indicator_id, indicator in catalogue.items():
-        numerator = summed(indicator.numerator, indicator.numerator.measure, indicator_id)
+        numerator, numerator_items = summed(
+            indicator.numerator, indicator.numerator.measure, indicator_id)
         spec = _population_spec(indicator.denominator)
         if spec is None:
             den = indicator.denominator
-            denominator = summed(den, den.measure, indicator_id)
+            denominator, _ = summed(den, den.measure, indicator_id)
         else:
             age_min, age_max, per_day = spec
             if (age_min, age_max) not in populations:
@@ -251,12 +322,50 @@ def practice_month_counts(
                     "practice_code": pm["practice_code"].to_numpy(),
                     "month": pm["month"].to_numpy(),
                     "numerator": numerator,
+                    "numerator_items": numerator_items,
                     "denominator": denominator,
                 }
             )
         )
-    columns = ["indicator_id", "practice_code", "month", "numerator", "denominator"]
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    out = (pd.concat(frames, ignore_index=True) if frames
+           else pd.DataFrame(columns=COUNT_COLUMNS))
+    found = [f for f in findings if len(f)]
     out.attrs["dropped_practice_codes"] = dropped
     out.attrs["estimated_population"] = estimated
+    frame = (pd.concat(found, ignore_index=True).drop_duplicates() if found
+             else pd.DataFrame(columns=FINDING_COLUMNS))
+    # records, not a DataFrame: pandas compares attrs when tables are concatenated
+    out.attrs["dose_findings"] = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    out.attrs["warnings"] = list(dict.fromkeys(warnings))
     return out
+
+
+def _descriptions(rx: pd.DataFrame, keep: np.ndarray, bnf_codes: np.ndarray,
+                  n_codes: int) -> list[str | None]:
+    """Per distinct BNF code (the order of ``_codes(rx["bnf_code"])``): the first non-missing
+    ``description`` of its kept rows, None where there is none (or no such column)."""
+    out: list[str | None] = [None] * n_codes
+    if "description" not in rx.columns:
+        return out
+    desc_codes, desc_names = _codes(rx["description"])
+    desc_codes = desc_codes[keep]
+    present = desc_codes >= 0
+    if not present.any():
+        return out
+    pairs = pd.DataFrame({"bnf": bnf_codes[present], "desc": desc_codes[present]})
+    first = pairs.drop_duplicates("bnf")
+    for bnf, desc in zip(first["bnf"].to_numpy(), first["desc"].to_numpy()):
+        if bnf >= 0:
+            out[int(bnf)] = str(desc_names[int(desc)])
+    return out
+
+
+def _unknown_to_code_list(code_list, bnf_uniques: pd.Series, hit: np.ndarray) -> pd.Series:
+    """Codes that match the prefixes but need the code list for a rule it cannot answer."""
+    from clusterqi.indicators.presentations import default_index
+
+    index = default_index()
+    candidates = bnf_uniques[~hit]
+    unknown = [i for i, code in candidates.items()
+               if code_list.needs_lookup(code) and index.get(code) is None]
+    return bnf_uniques.loc[unknown]

@@ -8,8 +8,9 @@ A local measure is two files side by side (templates in ``parameters/local_measu
 - a YAML describing it: ``id`` (optional, default the file name), ``title``, ``description``,
   ``unit``, ``multiplier``, ``low_is_good`` (true / false / null), ``kind`` (proportion | rate,
   default proportion), ``data`` (the CSV, relative to the YAML; default ``<name>.csv``),
-  ``change_ideas`` and ``pdsa``: a list of ``{date, change}``, the PDSA changes to annotate on
-  run charts.
+  ``change_ideas``, ``pdsa``: a list of ``{date, change}``, the PDSA changes to annotate on
+  run charts, and optionally ``baseline: {start: YYYY-MM, end: YYYY-MM}``, the months whose
+  limits later months are judged against (default: the months before the first PDSA change).
 
 Validation is strict (pydantic, unknown keys rejected) and every problem is reported at once,
 naming the file, row, column and value and what was expected.
@@ -17,8 +18,20 @@ naming the file, row, column and value and what was expected.
 :func:`calculate_local_measure` returns rows shaped like the indicator table (same columns):
 levels practice and cluster, one month row per period, values with Wilson (proportion) or
 Byar's / exact Poisson (rate) intervals, the cluster-excluding-the-practice comparator, and the
-p / u chart and Anhøj run columns ready for annotated run charts; the PDSA changes are in
+Laney p' / u' chart and Anhøj run columns ready for annotated charts; the PDSA changes are in
 ``attrs["pdsa"]``. Rows with sex or age band are summed to practice-month (crude values).
+
+Baseline and phases, the way improvers read a QI chart (qicharts2 ``freeze`` / ``part``,
+NHSRplotthedots ``rebase``; Provost & Murray, *The Health Care Data Guide*, ch. 6): the centre
+line and limits come from the baseline months (the stated ``baseline``, else the months before
+the first PDSA date), and later months are judged against them, so the months before a change
+are not flagged for being below an average that includes the improvement. When, after a PDSA
+change, :data:`SUSTAINED_SHIFT` (7) or more months in a row fall on one side of the centre line
+(a shift), the change has held: a new phase starts at the first month of that run with its own
+centre line and limits, and later PDSA changes are judged against the new phase the same way.
+``spc_phase`` numbers the phases; ``attrs["phases"]`` lists each new phase (unit, first month,
+the PDSA change it follows, the new and previous centre lines) and ``attrs["baseline"]`` the
+baseline months.
 
 Example usage::
 
@@ -46,12 +59,15 @@ from clusterqi.indicators.calculate import TABLE_COLUMNS, add_values
 from clusterqi.indicators.comparisons import add_comparisons
 from clusterqi.indicators.levels import aggregate_levels, practice_attributes
 from clusterqi.indicators.series import add_spc
+from clusterqi.stats.spc import SHIFT_LENGTH
 
 __all__ = [
     "LOCAL_MEASURE_COLUMNS",
     "OPTIONAL_COLUMNS",
     "MAX_REPORTED_ERRORS",
+    "SUSTAINED_SHIFT",
     "PdsaChange",
+    "BaselinePeriod",
     "LocalMeasureSpec",
     "LocalMeasure",
     "load_local_measure",
@@ -64,6 +80,10 @@ LOCAL_MEASURE_COLUMNS = ["period", "practice_code", "numerator", "denominator"]
 OPTIONAL_COLUMNS = ["sex", "age_band"]
 #: At most this many CSV problems are listed in one error.
 MAX_REPORTED_ERRORS = 20
+#: Months in a row on one side of the centre line after a PDSA change that start a new phase
+#: (the "Making Data Count" shift rule).
+SUSTAINED_SHIFT = SHIFT_LENGTH
+_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 _SEXES = {"Male", "Female", "All"}
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _PRACTICE = re.compile(r"^\d{5}$")
@@ -84,6 +104,15 @@ class PdsaChange(BaseModel):
     change: str = Field(min_length=1)
 
 
+class BaselinePeriod(BaseModel):
+    """The months (``YYYY-MM``, inclusive) whose centre line and limits later months are judged
+    against; ``start`` may be left out (from the first month)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: str | None = Field(default=None, pattern=_MONTH)
+    end: str = Field(pattern=_MONTH)
+
+
 class LocalMeasureSpec(BaseModel):
     """The YAML of a local measure (strict: unknown keys are errors)."""
 
@@ -98,6 +127,7 @@ class LocalMeasureSpec(BaseModel):
     data: str | None = None
     change_ideas: tuple[str, ...] = ()
     pdsa: tuple[PdsaChange, ...] = ()
+    baseline: BaselinePeriod | None = None
 
 
 @dataclass(frozen=True)
@@ -271,8 +301,12 @@ def calculate_local_measure(measure: LocalMeasure, dataset_or_practices: Any) ->
     (for names and clusters). Every practice code in the data must be in it. Returns
     :data:`clusterqi.indicators.calculate.TABLE_COLUMNS`; ``indicator_id`` is the measure's id;
     ``rest_of_cluster_value`` is the practice's cluster excluding it (from the measure's own
-    data); the Scotland and funnel columns are null. ``attrs`` holds ``measure`` (id, title,
-    unit, kind, multiplier, low_is_good, change_ideas) and ``pdsa`` (date, period, change).
+    data); the Scotland and funnel columns are null. SPC limits come from the baseline and
+    are rebased after a sustained shift that follows a PDSA change (module docstring).
+    ``attrs`` holds ``measure`` (id, title, unit, kind, multiplier, low_is_good,
+    change_ideas), ``pdsa`` (date, period, change), ``baseline`` (start, end, or None: all
+    months) and ``phases`` (one dict per new phase: level, area_id, phase, start, pdsa
+    ("PDSA 2"), pdsa_date, cl, previous_cl).
 
     Example usage::
 
@@ -302,7 +336,8 @@ def calculate_local_measure(measure: LocalMeasure, dataset_or_practices: Any) ->
     table = add_comparisons(table, rows, attributes, catalogue)
     for column in _NOT_APPLICABLE:
         table[column] = pd.Series(np.nan, index=table.index, dtype=table[column].dtype)
-    table = add_spc(table, catalogue)
+    baseline = _baseline(measure.spec)
+    table, phases = _rebased_spc(table, catalogue, measure, baseline)
     table = table.sort_values(["level", "area_id", "period"], ascending=[False, True, True],
                               kind="stable")
     table = table[TABLE_COLUMNS].reset_index(drop=True)
@@ -313,7 +348,87 @@ def calculate_local_measure(measure: LocalMeasure, dataset_or_practices: Any) ->
                     "change_ideas": list(spec.change_ideas)},
         "pdsa": [{"date": c.date.isoformat(), "period": c.date.strftime("%Y-%m"),
                   "change": c.change} for c in spec.pdsa],
+        "baseline": {"start": baseline[0], "end": baseline[1]} if baseline else None,
+        "phases": phases,
         "kinds": {measure.id: measure.kind},
         "multipliers": {measure.id: measure.multiplier},
     }
     return table
+
+
+def _baseline(spec: LocalMeasureSpec) -> tuple[str | None, str] | None:
+    """The stated baseline months, else the months before the first PDSA change, else None."""
+    if spec.baseline is not None:
+        return spec.baseline.start, spec.baseline.end
+    if not spec.pdsa:
+        return None
+    first = min(change.date for change in spec.pdsa)
+    return None, (pd.Period(first, freq="M") - 1).strftime("%Y-%m")
+
+
+def _pdsa_months(spec: LocalMeasureSpec) -> list[tuple[str, str, str]]:
+    """(month, label, date) of each PDSA change in date order; labels as the charts number them."""
+    ordered = sorted(spec.pdsa, key=lambda change: change.date)
+    return [(c.date.strftime("%Y-%m"), f"PDSA {k + 1}", c.date.isoformat())
+            for k, c in enumerate(ordered)]
+
+
+def _first_sustained_shift(periods: np.ndarray, values: np.ndarray, centre: np.ndarray,
+                           after: str) -> int | None:
+    """Where the first shift from month ``after`` on begins: the first point, in or after
+    ``after``, of a run with SUSTAINED_SHIFT or more such points on one side of the centre line
+    (points on the line break a run); None if there is none."""
+    side = np.sign(values - centre)
+    side[~np.isfinite(side)] = 0
+    side[periods < after] = 0          # only months from the change on count
+    start = 0
+    for i in range(1, len(side) + 1):
+        if i == len(side) or side[i] != side[start]:
+            if side[start] != 0 and i - start >= SUSTAINED_SHIFT:
+                return start
+            start = i
+    return None
+
+
+def _rebased_spc(table: pd.DataFrame, catalogue: dict, measure: LocalMeasure,
+                 baseline: tuple[str | None, str] | None) -> tuple[pd.DataFrame, list[dict]]:
+    """SPC from the baseline, then a new phase wherever a shift after a PDSA change held."""
+    changes = _pdsa_months(measure.spec)
+    starts: dict[tuple[str, str], list[str]] = {}
+    found: list[dict] = []
+    while True:
+        out = add_spc(table, catalogue, baseline_period=baseline,
+                      phases={(measure.id, area): months for (_, area), months in starts.items()})
+        added = False
+        months = out[(out["period_type"] == "month") & out["cl"].notna()]
+        for (level, area), rows in months.groupby(["level", "area_id"], sort=True):
+            rows = rows.sort_values("period")
+            last = int(rows["spc_phase"].max())
+            current = rows[rows["spc_phase"] == last]
+            begun = current["period"].iloc[0]
+            later = [c for c in changes if c[0] >= (baseline[1] if last == 0 and baseline
+                                                     else begun)]
+            if last > 0:
+                later = [c for c in changes if c[0] > begun]
+            if not later:
+                continue
+            periods = current["period"].to_numpy(str)
+            at = _first_sustained_shift(periods, current["value"].to_numpy(float),
+                                        current["cl"].to_numpy(float), later[0][0])
+            if at is None or at == 0:
+                continue
+            start = periods[at]
+            month, label, date = [c for c in changes if c[0] <= start][-1]
+            starts.setdefault((level, area), []).append(start)
+            found.append({"level": str(level), "area_id": str(area), "phase": last + 1,
+                          "start": str(start), "pdsa": label, "pdsa_date": date})
+            added = True
+        if not added:
+            break
+    for entry in found:
+        rows = out[(out["area_id"] == entry["area_id"]) & (out["level"] == entry["level"])
+                   & (out["period_type"] == "month")]
+        centre = rows.groupby("spc_phase")["cl"].first()
+        entry["cl"] = float(centre[entry["phase"]])
+        entry["previous_cl"] = float(centre[entry["phase"] - 1])
+    return out, found

@@ -1,45 +1,72 @@
-"""SPC on the indicator table's month series: p / u / XmR limits, special causes, Anhøj runs.
+"""SPC on the indicator table's month series: a chart that a calendar and a large list do not fool.
 
-Every practice and cluster month series of every indicator gets a control chart: a **p chart**
-for proportions of counted items, a **u chart** for rates of counted items, and an **XmR chart**
-where neither fits (quantity or cost numerators). The columns added (docs/architecture.md, "SPC
-columns") are ``spc_chart, cl, lcl, ucl, spc_signal, spc_flag, spc_rule, run_signal``; they are
-null on other rows. Limits and centre lines are in the indicator's units (x multiplier).
+Every practice and cluster month series of every indicator gets a control chart, chosen per
+indicator by :func:`chart_type` (the ``spc_chart`` column):
 
-Methods (the same as :mod:`clusterqi.stats`, computed for all series at once with grouped numpy
-instead of one call per series, which would mean ~10,000 calls for Scotland's practices; the
-constants and rule names are imported from :mod:`clusterqi.stats.spc`, and a test checks
-agreement with ``stats.p_chart``, ``stats.u_chart`` and ``stats.xmr_chart`` series by series):
+- **Laney p' chart** (``"p_prime"``) for proportions of counted items (e.g. the share of PPIs
+  at higher dose). A practice's or cluster's thousands of items a month make a p chart's
+  binomial limits so narrow that ordinary month-to-month variation falls outside them; the p'
+  chart widens them by the variation between months actually seen (sigma_z), and equals the p
+  chart when the data are binomial. Working days and seasons move numerator and denominator
+  together, so a share needs no seasonal correction. Source: Laney DB (2002) Improved control
+  charts for attributes, Quality Engineering 14(4):531-537; Mohammed MA et al. (2013) BMJ Qual
+  Saf 22:362-368; qicharts2 ``chart = "pp"``.
+- **Ratio-to-Scotland XmR chart** (``"ratio_xmr"``) for population rates, dose-based measures
+  (``ddd``, ``ome``, ``adq``), quantity and cost measures, and any indicator whose YAML says
+  ``seasonal: true``. The unit's value each month is divided by Scotland's value that month
+  (observed / expected, expected = the unit's denominator x Scotland's rate that month), which
+  divides out what every practice shares: the number of working days in the month, bank
+  holidays, winter peaks. The ratio series is charted on an XmR chart (limits from its own
+  month-to-month variation, so repeat prescribing's lumpiness is allowed for too). ``cl``,
+  ``lcl`` and ``ucl`` are reported in the indicator's units, as the ratio's centre line and
+  limits times Scotland's value that month (so they follow Scotland's seasons month by month
+  and a chart of value against limits still reads as usual); a point is outside the limits
+  exactly when its ratio is. The lower limit is clipped at 0. Source: the indirectly
+  standardised ratio (observed / expected) of Spiegelhalter DJ (2005) Funnel plots for
+  comparing institutional performance, Stat Med 24:1185-1202, charted over time as in NHS
+  England "Making Data Count" (XmR) and NHSRplotthedots ``ptd_spc``.
+- Local measures, which have no Scotland value, get the Laney p' (proportion) or u' (rate)
+  chart (``"u_prime"``; qicharts2 ``chart = "up"``).
+- A series with fewer than :data:`MIN_POINTS_FOR_LIMITS` (12) useful months (a value, a
+  positive denominator, and for ratio charts a Scotland value) gets no limits: ``cl, lcl, ucl``
+  are missing, ``spc_signal`` and ``run_signal`` False and ``spc_rule`` says why.
 
-- p chart: CL = sum(numerators) / sum(denominators); limits CL +/- 3 sqrt(CL(1-CL)/n_i), clipped
-  to [0, 1] (Montgomery, *Introduction to Statistical Quality Control*, ch. 7; qicharts2).
-- u chart: CL = sum(counts) / sum(exposures); limits CL +/- 3 sqrt(CL/e_i), lower clipped at 0.
-- XmR: CL = mean; limits CL +/- 2.66 x mean moving range, moving ranges >= 3.267 x their mean
-  screened out ("Making Data Count", NHSRplotthedots).
-- Special causes (NHS England "Making Data Count" rules, applied to all three charts): a point
-  outside the limits; 7 or more consecutive points on one side of the centre line; 7 or more
-  consecutive points rising or falling; within 3 consecutive points on one side, 2 or more
-  beyond two-thirds of the way to a limit. A signal above the line (or a rising trend) is a
-  "concern" when ``low_is_good`` is true, an "improvement" when false, "neutral" when null.
-- ``run_signal``: the Anhøj rules around the chart's centre line, as the stats charts do
-  (qicharts2): the longest run of useful points (not on the line) exceeds round(log2(n)) + 3,
-  or the number of crossings is below the 5th percentile of Binomial(n - 1, 0.5). False with
-  fewer than 10 useful points (no analysis).
+Special causes (NHS England "Making Data Count" rules, as :mod:`clusterqi.stats.spc`): a point
+outside the limits; 7 or more consecutive points on one side of the centre line; 7 or more
+consecutive points rising or falling; within 3 consecutive points on one side, 2 or more beyond
+two-thirds of the way to a limit. On ratio charts they are judged on the ratio. A signal above
+the line (or a rising trend) is a "concern" when ``low_is_good`` is true, an "improvement" when
+false, "neutral" when null. ``run_signal``: the Anhøj rules around the centre line (qicharts2).
+
+Baselines and phases (qicharts2 ``freeze`` / ``part``, NHSRplotthedots ``rebase``):
+:func:`add_spc` takes ``baseline_months`` (the first N months of each series set the limits),
+``baseline_period`` (the months from ... to ... that set them) and ``phases`` (months where a
+series starts a new phase with its own centre line and limits). ``spc_phase`` numbers the
+phases (0, 1, ...).
+
+The columns added (docs/architecture.md, "SPC columns") are :data:`SPC_COLUMNS`; they are null
+on other rows. Everything is computed for all series at once with grouped numpy (one call per
+series would mean ~10,000 calls for Scotland's practices); the constants and rule names are
+imported from :mod:`clusterqi.stats.spc`, and a test checks agreement with ``stats.p_chart``,
+``u_chart``, ``p_prime_chart``, ``u_prime_chart`` and ``xmr_chart`` series by series.
 
 Example usage::
 
     table = add_spc(table, catalogue)
     table.query("level == 'cluster' and spc_signal")[["area_id", "period", "spc_rule"]]
+    add_spc(table, catalogue, baseline_months=12, phases={"dundee-4": ["2026-03"]})
+    spc_explanation(catalogue["antibacterial_items_per_1000_per_day"])
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from clusterqi.stats.spc import (
+    LANEY_D2,
     MIN_USEFUL_FOR_RUNS,
     MR_SCREEN_FACTOR,
     NEAR_LIMIT_SHARE,
@@ -54,7 +81,13 @@ from clusterqi.stats.spc import (
 __all__ = [
     "SPC_LEVELS",
     "SPC_COLUMNS",
+    "CHART_KINDS",
+    "CHART_EXPLANATIONS",
+    "RATIO_MEASURES",
+    "MIN_POINTS_FOR_LIMITS",
+    "SHORT_SERIES_NOTE",
     "chart_type",
+    "spc_explanation",
     "add_spc",
     "spc_frame",
 ]
@@ -62,19 +95,66 @@ __all__ = [
 #: Levels whose month series get SPC.
 SPC_LEVELS = ("practice", "cluster")
 SPC_COLUMNS = ["spc_chart", "cl", "lcl", "ucl", "spc_signal", "spc_flag", "spc_rule",
-               "run_signal"]
+               "run_signal", "spc_phase"]
+#: Values of ``spc_chart`` (p, u and xmr remain for analysts' own calls of :func:`spc_frame`).
+CHART_KINDS = ("p_prime", "u_prime", "ratio_xmr", "p", "u", "xmr")
+#: Numerator measures that are not counts of items: charted as a ratio to Scotland.
+RATIO_MEASURES = ("quantity", "cost", "ddd", "ome", "adq")
+#: Fewest useful months for control limits (Laney or XmR); shorter series get a note instead.
+MIN_POINTS_FOR_LIMITS = 12
+SHORT_SERIES_NOTE = (f"fewer than {MIN_POINTS_FOR_LIMITS} months with data: no control limits "
+                     "yet")
+#: The plain sentence for GPs on how each chart kind judges a month.
+CHART_EXPLANATIONS = {
+    "p_prime": (
+        "Each month's share is compared with this unit's own average; the limits allow for the "
+        "usual ups and downs from month to month, so a point outside the dashed lines, or a "
+        f"run of {SHIFT_LENGTH} months on one side of the centre line, is unusual for this "
+        "unit."
+    ),
+    "ratio_xmr": (
+        "Each month is compared with Scotland's rate that month, so winter peaks and short "
+        "months that affect every practice do not count as signals; a point outside the "
+        "dashed lines is unusual for this unit."
+    ),
+    "u_prime": (
+        "Each month's rate is compared with this unit's own average; the limits allow for the "
+        "usual ups and downs from month to month, so a point outside the dashed lines, or a "
+        f"run of {SHIFT_LENGTH} months on one side of the centre line, is unusual."
+    ),
+}
 
 
 def chart_type(indicator) -> str:
-    """"p", "u" or "xmr": the control chart that fits an indicator (or local measure).
+    """The control chart that fits an indicator or local measure (see the module docstring).
 
-    Counted items make a p chart (proportion) or u chart (rate); quantity and cost are not
-    counts of events, so they get an XmR chart.
+    ``"p_prime"`` for proportions of counted items; ``"ratio_xmr"`` for rates, quantity, cost
+    and dose measures and ``seasonal: true`` indicators; a local measure (no prescribing
+    ``numerator``, so no Scotland value) gets ``"p_prime"`` or ``"u_prime"`` by its kind.
+
+    Example usage::
+
+        chart_type(catalogue["high_dose_ppi_share"])    # "p_prime"
     """
-    measure = getattr(getattr(indicator, "numerator", None), "measure", "items")
-    if measure != "items":
-        return "xmr"
-    return "p" if indicator.kind == "proportion" else "u"
+    numerator = getattr(indicator, "numerator", None)
+    if numerator is None:
+        return "p_prime" if indicator.kind == "proportion" else "u_prime"
+    measure = getattr(numerator, "measure", "items")
+    if (indicator.kind == "proportion" and measure not in RATIO_MEASURES
+            and not getattr(indicator, "seasonal", False)):
+        return "p_prime"
+    return "ratio_xmr"
+
+
+def spc_explanation(indicator) -> str:
+    """One plain sentence for GPs on how the indicator's SPC chart judges a month.
+
+    Example usage::
+
+        spc_explanation(catalogue["antibacterial_items_per_1000_per_day"])
+        # "Each month is compared with Scotland's rate that month, so winter peaks and ..."
+    """
+    return CHART_EXPLANATIONS[chart_type(indicator)]
 
 
 def _shift_within(values: np.ndarray, series: np.ndarray, k: int, fill) -> np.ndarray:
@@ -125,6 +205,28 @@ def _per_series_mean(values: np.ndarray, mask: np.ndarray, series: np.ndarray, n
         return np.where(count > 0, total / count, np.nan), count
 
 
+def _segment_mean_range(values: np.ndarray, keep: np.ndarray, segment: np.ndarray,
+                        n_segments: int, screen: bool) -> np.ndarray:
+    """Mean moving range per segment over successive ``keep`` points (ranges touching a NaN
+    dropped), optionally screened at MR_SCREEN_FACTOR x the mean, as ``stats.spc`` does."""
+    where = np.flatnonzero(keep)
+    v, s = values[where], segment[where]
+    ranges = np.abs(np.diff(v))
+    good = (s[1:] == s[:-1]) & np.isfinite(ranges)
+    owner, ranges = s[1:][good].astype(int), ranges[good]
+    count = np.bincount(owner, minlength=n_segments)
+    total = np.bincount(owner, weights=ranges, minlength=n_segments)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+    if screen and owner.size:
+        kept = ranges < MR_SCREEN_FACTOR * mean[owner]
+        count_kept = np.bincount(owner[kept], minlength=n_segments)
+        total_kept = np.bincount(owner[kept], weights=ranges[kept], minlength=n_segments)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.where(count_kept > 0, total_kept / count_kept, mean)
+    return mean
+
+
 def spc_frame(
     y: np.ndarray,
     numerator: np.ndarray,
@@ -133,49 +235,93 @@ def spc_frame(
     series: np.ndarray,
     multiplier: np.ndarray,
     direction: np.ndarray,
+    limit_points: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """SPC columns for points already sorted by series then time.
+    """SPC columns for points already sorted by series (or series x phase) then time.
 
-    ``y`` values in indicator units; ``chart`` "p" / "u" / "xmr" per point; ``series`` integer
-    ids (contiguous per series); ``direction`` per point: the improvement direction, +1 when
-    an increase is an improvement (``low_is_good`` false), -1 when a decrease is (true), 0 for
-    no judgement. Returns :data:`SPC_COLUMNS`. Same results as ``stats.p_chart`` /
-    ``u_chart`` / ``xmr_chart`` (no exclusions, moving ranges screened) series by series.
+    ``y`` values in indicator units; ``chart`` one of :data:`CHART_KINDS` per point;
+    ``series`` integer ids, contiguous per series (pass one id per series x phase for phased
+    charts: limits and rules never cross ids); ``direction`` per point: +1 when an increase is
+    an improvement (``low_is_good`` false), -1 when a decrease is (true), 0 for no judgement;
+    ``limit_points`` (bool, default all) the points that set each id's limits (a baseline);
+    ``reference`` Scotland's value per point, needed by ``"ratio_xmr"``.
+
+    Returns :data:`SPC_COLUMNS` but ``spc_phase``. Same results as ``stats.p_chart``,
+    ``u_chart``, ``p_prime_chart``, ``u_prime_chart`` and ``xmr_chart`` (moving ranges
+    screened; for ratio charts on ``y / reference``, limits times ``reference``, lower limit
+    clipped at 0) series by series.
     """
     n = len(y)
     y = np.asarray(y, float)
-    series = np.asarray(series)
+    series = np.asarray(series, int)
     n_series = int(series.max()) + 1 if n else 0
+    chart = np.asarray(chart, dtype=object)
     num = np.asarray(numerator, float)
     den = np.asarray(denominator, float)
     mult = np.asarray(multiplier, float)
+    limit = np.ones(n, bool) if limit_points is None else np.asarray(limit_points, bool)
+    ref = np.full(n, np.nan) if reference is None else np.asarray(reference, float)
+    is_p, is_pp = chart == "p", chart == "p_prime"
+    is_u, is_up = chart == "u", chart == "u_prime"
+    is_ratio = chart == "ratio_xmr"
+    proportion = is_p | is_pp
+    attribute = proportion | is_u | is_up
+    laney = is_pp | is_up
+    individuals = (chart == "xmr") | is_ratio
+    with np.errstate(divide="ignore", invalid="ignore"):
+        judged = np.where(is_ratio, y / ref, y)
+    scale = np.where(is_ratio, ref, 1.0)
+
+    # p / u (and Laney): centre from the limit points' sums; sigma_i binomial or Poisson
     ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
-    num_sum = np.bincount(series[ok], weights=num[ok], minlength=n_series)
-    den_sum = np.bincount(series[ok], weights=den[ok], minlength=n_series)
+    use = limit & ok
+    num_sum = np.bincount(series[use], weights=num[use], minlength=n_series)
+    den_sum = np.bincount(series[use], weights=den[use], minlength=n_series)
     with np.errstate(divide="ignore", invalid="ignore"):
         base = (num_sum / den_sum)[series]
-        p_sigma = np.sqrt(base * (1 - base) / den) * mult
-        u_sigma = np.sqrt(base / den) * mult
-    # XmR: mean, mean moving range screened at MR_SCREEN_FACTOR x its mean
-    finite = np.isfinite(y)
-    prev = _shift_within(y, series, 1, np.nan)
-    mr = np.abs(y - prev)
-    has_mr = np.isfinite(mr)
-    mr_mean, _ = _per_series_mean(mr, has_mr, series, n_series)
-    keep = has_mr & (mr < MR_SCREEN_FACTOR * mr_mean[series])
-    mr_screened, kept = _per_series_mean(mr, keep, series, n_series)
-    mr_screened = np.where(kept > 0, mr_screened, mr_mean)
-    y_mean, _ = _per_series_mean(y, finite, series, n_series)
-    is_p, is_u, is_x = chart == "p", chart == "u", chart == "xmr"
-    cl = np.where(is_x, y_mean[series], base * mult)
-    sigma = np.select([is_p, is_u], [p_sigma, u_sigma],
-                      default=mr_screened[series] * XMR_LIMIT_FACTOR / SIGMA_LIMIT)
+        spread = np.where(proportion, base * (1 - base), base)
+        sd = np.sqrt(spread / den)
+        z = np.where(ok & (sd > 0), (num / den - base) / sd, np.nan)
+    sigma_z = _segment_mean_range(z, limit & laney, series, n_series, screen=False)[series]
+    sigma_z = np.where(spread == 0, 1.0, sigma_z / LANEY_D2)
+    attribute_sigma = sd * np.where(laney, sigma_z, 1.0) * mult
+
+    # XmR (on the ratio for ratio charts): mean and screened mean moving range of limit points
+    keep = limit & individuals
+    counted = keep & np.isfinite(judged)
+    count = np.bincount(series[counted], minlength=n_series)
+    total = np.bincount(series[counted], weights=judged[counted], minlength=n_series)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+    mean_range = _segment_mean_range(judged, keep, series, n_series, screen=True)
+
+    cl = np.where(attribute, base * mult, mean[series])
+    sigma = np.where(attribute, attribute_sigma,
+                     mean_range[series] * XMR_LIMIT_FACTOR / SIGMA_LIMIT)
     lcl = cl - SIGMA_LIMIT * sigma
     ucl = cl + SIGMA_LIMIT * sigma
-    lcl = np.where(is_p | is_u, np.maximum(lcl, 0.0), lcl)
-    ucl = np.where(is_p, np.minimum(ucl, mult), ucl)
+    lcl = np.where(attribute | is_ratio, np.maximum(lcl, 0.0), lcl)
+    ucl = np.where(proportion, np.minimum(ucl, mult), ucl)
+    signal, flag, text, run = _rules(judged, cl, lcl, ucl, sigma, series, n_series, direction)
+    return pd.DataFrame(
+        {
+            "spc_chart": pd.array(chart.astype(str), dtype="str"),
+            "cl": cl * scale,
+            "lcl": lcl * scale,
+            "ucl": ucl * scale,
+            "spc_signal": pd.array(signal, dtype="boolean"),
+            "spc_flag": pd.array(np.where(signal, flag, None), dtype="str"),
+            "spc_rule": pd.array(np.where(signal, text, None), dtype="str"),
+            "run_signal": pd.array(run, dtype="boolean"),
+        }
+    )
 
-    # special-cause rules (stats.spc): +1 above / rising, -1 below / falling
+
+def _rules(y, cl, lcl, ucl, sigma, series, n_series, direction):
+    """The four special-cause rules and the Anhøj signal, per series (``stats.spc``)."""
+    n = len(y)
+    prev = _shift_within(y, series, 1, np.nan)
     with np.errstate(invalid="ignore"):
         side = np.sign(y - cl)
     side = np.where(np.isfinite(side), side, 0.0)
@@ -200,7 +346,6 @@ def spc_frame(
     in_window = window | _shift_within(window, series, -1, False) | _shift_within(
         window, series, -2, False)
     two_of_three = beyond & in_window
-
     rules = {"outside_limits": outside, "shift": shift, "trend": trend,
              "two_of_three": two_of_three}
     signal = outside | shift | trend | two_of_three
@@ -213,18 +358,7 @@ def spc_frame(
     flag = np.where(direction == 0, "neutral",
                     np.where(point_direction == direction, "improvement", "concern"))
     run = _anhoej(y, cl, series, n_series)[series] if n else np.zeros(0, bool)
-    return pd.DataFrame(
-        {
-            "spc_chart": pd.array(np.where(is_p, "p", np.where(is_u, "u", "xmr")), dtype="str"),
-            "cl": cl,
-            "lcl": lcl,
-            "ucl": ucl,
-            "spc_signal": pd.array(signal, dtype="boolean"),
-            "spc_flag": pd.array(np.where(signal, flag, None), dtype="str"),
-            "spc_rule": pd.array(np.where(signal, text, None), dtype="str"),
-            "run_signal": pd.array(run, dtype="boolean"),
-        }
-    )
+    return signal, flag, text, run
 
 
 def _direction(low_is_good) -> float:
@@ -232,32 +366,134 @@ def _direction(low_is_good) -> float:
     return 0.0 if low_is_good is None else (-1.0 if low_is_good else 1.0)
 
 
+def _month_text(value, name: str) -> str:
+    text = str(value)
+    try:
+        return pd.Period(text, freq="M").strftime("%Y-%m")
+    except (ValueError, TypeError):
+        raise ValueError(f"{name}: {value!r} is not a month; expected 'YYYY-MM'") from None
+
+
+def _phase_numbers(rows: pd.DataFrame, periods: np.ndarray,
+                   phases: Mapping[object, Sequence[str]] | None) -> np.ndarray:
+    phase = np.zeros(len(rows), int)
+    if not phases:
+        return phase
+    area = rows["area_id"].astype(str).to_numpy()
+    ids = rows["indicator_id"].astype(str).to_numpy()
+    for key, starts in phases.items():
+        if isinstance(starts, str):
+            starts = [starts]
+        months = sorted(_month_text(s, f"phases[{key!r}]") for s in starts)
+        if isinstance(key, tuple):
+            if len(key) != 2:
+                raise ValueError(f"phases: key {key!r}; expected an area_id or "
+                                 "(indicator_id, area_id)")
+            hit = (ids == str(key[0])) & (area == str(key[1]))
+        else:
+            hit = area == str(key)
+        phase[hit] = np.searchsorted(np.asarray(months), periods[hit], side="right")
+    return phase
+
+
+def _baseline_points(rows: pd.DataFrame, periods: np.ndarray, series: np.ndarray,
+                     baseline_months: int | None,
+                     baseline_period: tuple[str | None, str | None] | None) -> np.ndarray:
+    limit = np.ones(len(rows), bool)
+    if baseline_months is not None:
+        if (isinstance(baseline_months, bool) or not float(baseline_months).is_integer()
+                or baseline_months < 2):
+            raise ValueError(f"baseline_months: {baseline_months!r}; expected a whole number "
+                             "of months >= 2")
+        position = pd.Series(series).groupby(series).cumcount().to_numpy()
+        limit &= position < int(baseline_months)
+    if baseline_period is not None:
+        if len(baseline_period) != 2:
+            raise ValueError(f"baseline_period: {baseline_period!r}; expected (first month, "
+                             "last month), either may be None")
+        first, last = baseline_period
+        if first is not None:
+            limit &= periods >= _month_text(first, "baseline_period[0]")
+        if last is not None:
+            limit &= periods <= _month_text(last, "baseline_period[1]")
+    return limit
+
+
 def add_spc(
     table: pd.DataFrame,
     catalogue: Mapping[str, object],
     levels: tuple[str, ...] = SPC_LEVELS,
+    baseline_months: int | None = None,
+    baseline_period: tuple[str | None, str | None] | None = None,
+    phases: Mapping[object, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Add :data:`SPC_COLUMNS` to the month rows of ``levels`` (null elsewhere).
 
     ``catalogue`` maps ``indicator_id`` to an object with ``kind``, ``multiplier``,
-    ``low_is_good`` and (optionally) ``numerator.measure``.
+    ``low_is_good`` and (optionally) ``numerator.measure`` and ``seasonal``; the chart is
+    :func:`chart_type`'s. Ratio charts need the table's ``scotland_value`` on month rows.
+
+    Options for analysts (qicharts2 ``freeze`` / ``part``, NHSRplotthedots ``rebase``):
+    ``baseline_months`` (the first N months of every series set its limits; later months are
+    judged against them), ``baseline_period`` (``("2025-04", "2025-09")``: the months that set
+    the limits; either end may be None), ``phases`` (``{area_id: ["2026-03"]}`` or
+    ``{(indicator_id, area_id): [...]}``: months where a new phase with its own centre line and
+    limits starts). A phase without baseline months uses all its months.
+
+    Example usage::
+
+        add_spc(table, catalogue, baseline_months=12, phases={"dundee-4": ["2026-03"]})
     """
     mask = (table["period_type"] == "month") & table["level"].isin(levels)
     rows = table[mask].sort_values(["indicator_id", "level", "area_id", "period"],
                                    kind="stable")
     ids = rows["indicator_id"]
-    charts = {i: chart_type(ind) for i, ind in catalogue.items()}
+    charts = ids.map({i: chart_type(ind) for i, ind in catalogue.items()}).to_numpy(object)
     series = rows.groupby(["indicator_id", "level", "area_id"], sort=False).ngroup().to_numpy()
-    spc = spc_frame(
-        rows["value"].to_numpy(float),
-        rows["numerator"].to_numpy(float),
-        rows["denominator"].to_numpy(float),
-        ids.map(charts).to_numpy(dtype=object),
-        series,
-        ids.map({i: float(ind.multiplier) for i, ind in catalogue.items()}).to_numpy(float),
-        ids.map({i: _direction(ind.low_is_good) for i, ind in catalogue.items()}).to_numpy(float),
-    )
-    spc.index = rows.index
+    periods = rows["period"].astype(str).to_numpy()
+    value = rows["value"].to_numpy(float)
+    num = rows["numerator"].to_numpy(float)
+    den = rows["denominator"].to_numpy(float)
+    reference = (rows["scotland_value"].to_numpy(float) if "scotland_value" in rows
+                 else np.full(len(rows), np.nan))
+    is_ratio = charts == "ratio_xmr"
+    with np.errstate(invalid="ignore"):
+        useful = (np.isfinite(value) & np.isfinite(den) & (den > 0)
+                  & (~is_ratio | (np.isfinite(reference) & (reference > 0))))
+    n_useful = np.bincount(series[useful], minlength=int(series.max()) + 1 if len(series) else 0)
+    long = n_useful[series] >= MIN_POINTS_FOR_LIMITS if len(series) else np.zeros(0, bool)
+    phase = _phase_numbers(rows, periods, phases)
+    segment = pd.factorize(series * (int(phase.max()) + 1 if len(phase) else 1) + phase)[0]
+    limit = _baseline_points(rows, periods, series, baseline_months, baseline_period)
+    has_limit = np.bincount(segment[limit], minlength=int(segment.max()) + 1 if len(segment)
+                            else 0) > 0
+    limit = limit | ~has_limit[segment] if len(segment) else limit
+
+    spc = pd.DataFrame({
+        "spc_chart": pd.array(charts.astype(str), dtype="str"),
+        "cl": np.nan, "lcl": np.nan, "ucl": np.nan,
+        "spc_signal": pd.array(np.zeros(len(rows), bool), dtype="boolean"),
+        "spc_flag": pd.array([None] * len(rows), dtype="str"),
+        "spc_rule": pd.array(np.where(long, None, SHORT_SERIES_NOTE), dtype="str"),
+        "run_signal": pd.array(np.zeros(len(rows), bool), dtype="boolean"),
+    }, index=rows.index)
+    if long.any():
+        part = rows[long]
+        part_ids = part["indicator_id"]
+        computed = spc_frame(
+            value[long], num[long], den[long], charts[long],
+            pd.factorize(segment[long])[0],
+            part_ids.map({i: float(ind.multiplier) for i, ind in catalogue.items()})
+            .to_numpy(float),
+            part_ids.map({i: _direction(ind.low_is_good) for i, ind in catalogue.items()})
+            .to_numpy(float),
+            limit_points=limit[long],
+            reference=reference[long],
+        )
+        computed.index = part.index
+        for column in computed.columns:
+            spc.loc[part.index, column] = computed[column]
+    spc["spc_phase"] = pd.array(phase, dtype="Int64")
     spc = spc.reindex(table.index)
     return table.assign(**{column: spc[column].astype(_dtype(column)) for column in SPC_COLUMNS})
 
@@ -267,4 +503,6 @@ def _dtype(column: str) -> str:
         return "float64"
     if column in ("spc_signal", "run_signal"):
         return "boolean"
+    if column == "spc_phase":
+        return "Int64"
     return "str"

@@ -25,7 +25,11 @@ Columns may come in any order; extra columns are ignored.
 
 Result columns: ``practice_code`` and ``bnf_code`` (categoricals of strings, to keep 12+ months
 of national data small), ``month`` (datetime64, first day of the month), ``items`` (int64),
-``quantity``, ``cost`` (float64).
+``quantity``, ``cost`` (float64), and PHS's own ``description`` (``BNFItemDescription``: the
+presentation's name, whose strength and form dose-based indicators read) and ``dmd_code``
+(``DMDCode``), both categoricals of strings, all-null where a file lacks the column (the file
+still loads). Both describe the presentation, so each BNF code of a file takes the first
+non-blank value its rows give (rows are summed per practice, month and BNF code).
 
 Example usage::
 
@@ -51,12 +55,13 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from clusterqi.errors import DataError
-from clusterqi.loaders.reading import file_sha256, read_header, require_columns, spreadsheet_row
+from clusterqi.loaders.reading import ENCODINGS, file_sha256, read_header, require_columns, spreadsheet_row
 from clusterqi.paths import cache_dir, replacing
 
 __all__ = [
     "PRESCRIBING_FILE_PATTERN",
     "PRESCRIBING_COLUMNS",
+    "DESCRIPTION_COLUMNS",
     "NON_PRACTICE_CODES",
     "MONTH_COLUMNS",
     "CACHE_VERSION",
@@ -69,7 +74,10 @@ __all__ = [
 
 #: Monthly practice-level files only (not ``disp_pitc*`` dispenser or ``hb_pitc*`` board files).
 PRESCRIBING_FILE_PATTERN = re.compile(r"^pitc(?P<year>\d{4})(?P<month>\d{2})\.csv$", re.IGNORECASE)
-PRESCRIBING_COLUMNS = ["practice_code", "month", "bnf_code", "items", "quantity", "cost"]
+PRESCRIBING_COLUMNS = ["practice_code", "month", "bnf_code", "items", "quantity", "cost", "description",
+                       "dmd_code"]
+#: PHS columns kept when a file has them -> result column (all-null when a file lacks one).
+DESCRIPTION_COLUMNS = {"BNFItemDescription": "description", "DMDCode": "dmd_code"}
 #: GPPractice codes that are not GP practices: community pharmacy, unallocated, hospital, dental.
 NON_PRACTICE_CODES = ("99996", "99997", "99998", "99999")
 #: Raw PHS column -> canonical name for the measures.
@@ -77,7 +85,7 @@ MEASURE_COLUMNS = {"NumberOfPaidItems": "items", "PaidQuantity": "quantity", "Gr
 #: The month column, newest spelling first.
 MONTH_COLUMNS = ("PaidDateMonth", "PaidDate")
 #: Bump when the cached table's layout or meaning changes (old cache files are then ignored).
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: description and dmd_code columns
 #: Per-month cache files: small on disk. No column statistics: nothing reads them, and computing
 #: them took about 40% of the write.
 PARQUET_OPTIONS = {"compression": "snappy", "write_statistics": False}
@@ -101,6 +109,10 @@ CSV_BLOCK_BYTES = 1 << 20
 _NA_STRINGS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 _CODES = pa.dictionary(pa.int32(), pa.string())
+#: Description columns are read as bytes and only their distinct values decoded (UTF-8, else
+#: Windows-1252, as :data:`clusterqi.loaders.reading.ENCODINGS`), so a file's encoding never
+#: sends a well-formed file down the slow path.
+_TEXT_CODES = pa.dictionary(pa.int32(), pa.binary())
 
 
 def _load_libc():
@@ -210,11 +222,38 @@ def _codes_and_names(values, keep: np.ndarray) -> tuple[np.ndarray, pd.Index]:
     return merge[codes], pd.Index(names, dtype="str")
 
 
+def _per_code(bnf_codes: np.ndarray, n_codes: int, codes: np.ndarray | None) -> np.ndarray:
+    """For each BNF code number, the first non-missing (>= 0) value of ``codes`` on its rows; -1 if none."""
+    out = np.full(n_codes, -1, dtype=np.int64)
+    if codes is None:
+        return out
+    present = codes >= 0
+    rows_codes, rows_values = bnf_codes[present], codes[present]
+    out[rows_codes[::-1]] = rows_values[::-1]  # the last write wins: reversed, the first row does
+    return out
+
+
+def _described(table: pd.DataFrame, bnf_of_group: np.ndarray, n_codes: int, bnf_codes: np.ndarray,
+               described: dict[str, tuple[np.ndarray, pd.Index]] | None) -> pd.DataFrame:
+    """Add ``description`` and ``dmd_code`` (categoricals; -1 codes where missing) to grouped rows."""
+    for name in DESCRIPTION_COLUMNS.values():
+        if described and name in described:
+            row_codes, names = described[name]
+            first = _per_code(bnf_codes, n_codes, row_codes)[bnf_of_group]
+        else:
+            names, first = pd.Index([], dtype="str"), np.full(len(bnf_of_group), -1, dtype=np.int64)
+        table[name] = pd.Categorical.from_codes(first, categories=names, validate=False)
+    return table
+
+
 def _sum_groups(practice_codes: np.ndarray, practices: pd.Index, bnf_codes: np.ndarray, bnf_names: pd.Index,
-                month_codes: np.ndarray, months: pd.DatetimeIndex, measures: dict[str, np.ndarray]) -> pd.DataFrame:
+                month_codes: np.ndarray, months: pd.DatetimeIndex, measures: dict[str, np.ndarray],
+                described: dict[str, tuple[np.ndarray, pd.Index]] | None = None) -> pd.DataFrame:
     """Sum the measures (float64 arrays, one value a row) per practice x month x BNF code.
 
     ``practices`` and ``bnf_names`` must be distinct (codes differing only by spaces merged first).
+    ``described``: result column -> (per-row codes, -1 where blank; distinct names) for the
+    description columns a file has; each BNF code takes the first non-blank value of its rows.
 
     One integer key per row and ``numpy.bincount``: several times faster than a pandas group-by
     over strings. Groups come in the order of their first row; each sum adds its rows in file order.
@@ -234,7 +273,17 @@ def _sum_groups(practice_codes: np.ndarray, practices: pd.Index, bnf_codes: np.n
         "quantity": sums["quantity"],
         "cost": sums["cost"],
     }, copy=False)  # fresh arrays: no need to copy them into 2-D blocks
+    table = _described(table, rest % len(bnf_names), len(bnf_names), bnf_codes, described)
     return table[PRESCRIBING_COLUMNS]
+
+
+def _text_codes(values: pd.Series, keep: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """Per kept row, codes into the distinct trimmed non-blank texts of a description column
+    (-1 where blank)."""
+    text = values[keep].astype("str").str.strip()
+    blank = values[keep].isna().to_numpy() | (text == "").to_numpy()
+    codes, names = pd.factorize(text.where(~blank))
+    return codes.astype(np.int64), pd.Index(names, dtype="str")
 
 
 def _read_with_pandas(path: Path, needed: list[str], month_column: str) -> pd.DataFrame:
@@ -243,8 +292,16 @@ def _read_with_pandas(path: Path, needed: list[str], month_column: str) -> pd.Da
     Used only for files :func:`_read_with_arrow` declines: for a national month it peaks at about
     730 MB (with the imports), against about 490 MB for the Arrow read.
     """
+    optional = [name for name in DESCRIPTION_COLUMNS if name in read_header(path)]
     try:
-        frame = pd.read_csv(path, engine="pyarrow", usecols=needed)
+        try:
+            frame = pd.read_csv(path, engine="pyarrow", usecols=needed + optional,
+                                dtype={name: "str" for name in optional})
+        except (UnicodeDecodeError, pa.ArrowInvalid):
+            if not optional:
+                raise
+            frame = pd.read_csv(path, engine="pyarrow", usecols=needed + optional,
+                                dtype={name: "str" for name in optional}, encoding=ENCODINGS[-1])
     except (ValueError, pa.ArrowException) as exc:
         raise DataError(f"{path.name}: not a readable CSV file ({exc}); expected PHS prescribing data") from None
     if frame.empty:
@@ -261,7 +318,9 @@ def _read_with_pandas(path: Path, needed: list[str], month_column: str) -> pd.Da
     practice_codes, practices = _codes_and_names(practice_values, keep)
     bnf_codes, bnf_names = _codes_and_names(frame["BNFItemCode"].array, keep)
     measures = {name: frame[raw].to_numpy(dtype="float64")[keep] for raw, name in MEASURE_COLUMNS.items()}
-    return _sum_groups(practice_codes, practices, bnf_codes, bnf_names, month_codes[keep], months, measures)
+    described = {DESCRIPTION_COLUMNS[raw]: _text_codes(frame[raw], keep) for raw in optional}
+    return _sum_groups(practice_codes, practices, bnf_codes, bnf_names, month_codes[keep], months, measures,
+                       described)
 
 
 def _pandas_names(dictionary: pa.Array) -> pd.Index | None:
@@ -315,18 +374,20 @@ def _read_with_arrow(path: Path, needed: list[str], month_column: str) -> pd.Dat
     Codes are read dictionary-encoded, so a row costs a few integers rather than Python strings;
     small parse blocks keep the parser's buffers small.
     """
+    optional = [name for name in DESCRIPTION_COLUMNS if name in read_header(path)]
     types = {"GPPractice": _CODES, "BNFItemCode": _CODES, "NumberOfPaidItems": pa.int64(),
-             "PaidQuantity": pa.float64(), "GrossIngredientCost": pa.float64(), month_column: pa.int64()}
+             "PaidQuantity": pa.float64(), "GrossIngredientCost": pa.float64(), month_column: pa.int64(),
+             **{name: _TEXT_CODES for name in optional}}
     try:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            convert_options=pacsv.ConvertOptions(include_columns=needed, column_types=types,
+            convert_options=pacsv.ConvertOptions(include_columns=needed + optional, column_types=types,
                                                  null_values=list(_NA_STRINGS), strings_can_be_null=True),
         )
     except (pa.ArrowException, ValueError):
         return None
-    if table.num_rows == 0 or any(column.null_count for column in table.columns):
+    if table.num_rows == 0 or any(table.column(name).null_count for name in needed):
         return None
     items = table.column("NumberOfPaidItems").to_numpy()
     if (items < 0).any():
@@ -351,8 +412,35 @@ def _read_with_arrow(path: Path, needed: list[str], month_column: str) -> pd.Dat
     for raw, name in MEASURE_COLUMNS.items():
         if name != "items":
             measures[name] = kept(table.column(raw).to_numpy())
+    described = {DESCRIPTION_COLUMNS[raw]: _dictionary_codes(table.column(raw), kept) for raw in optional}
     del table, items
-    return _sum_groups(practice_codes, practices, bnf_codes, bnf_names, kept(month_codes), months, measures)
+    return _sum_groups(practice_codes, practices, bnf_codes, bnf_names, kept(month_codes), months, measures,
+                       described)
+
+
+def _decode(raw: bytes | str | None) -> str:
+    """One description's bytes as text: UTF-8, else Windows-1252 (which decodes any byte but five)."""
+    if raw is None:
+        return ""
+    if isinstance(raw, str):
+        return raw
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", errors="replace")
+
+
+def _dictionary_codes(column: pa.ChunkedArray, kept) -> tuple[np.ndarray, pd.Index]:
+    """Per kept row, codes into the distinct trimmed non-blank texts of a dictionary-read description
+    column (-1 where blank or missing)."""
+    column = column.combine_chunks()
+    names = pd.Index([_decode(raw) for raw in column.dictionary.to_pylist()], dtype="str").str.strip()
+    merge, distinct = pd.factorize(names.where(names != ""))
+    merge = np.append(merge.astype(np.int64), -1)  # the last slot: missing
+    indices = column.indices.fill_null(len(names)).to_numpy().astype(np.int64)
+    return kept(merge[indices]), pd.Index(distinct, dtype="str")
 
 
 def read_prescribing_file(path: Path) -> pd.DataFrame:
@@ -388,8 +476,8 @@ def _ensure_cached(path: Path) -> Path:
     return target
 
 
-#: The categorical columns.
-CODE_COLUMNS = ("practice_code", "bnf_code")
+#: The categorical columns (the description columns may hold missing values).
+CODE_COLUMNS = ("practice_code", "bnf_code", "description", "dmd_code")
 
 
 #: Rows of a cached month converted at a time while assembling, on one thread: this bounds what a
@@ -427,8 +515,12 @@ class _Recoder:
         column = _as_dictionary(column)
         if self.dictionary is None or not column.dictionary.equals(self.dictionary):  # batches share one
             self.dictionary = column.dictionary
-            self.mapping = self.categories.get_indexer(_names(column.dictionary)).astype(self.out.dtype)
-        np.take(self.mapping, column.indices.to_numpy(zero_copy_only=False),
+            mapping = self.categories.get_indexer(_names(column.dictionary))
+            self.mapping = np.append(mapping, -1).astype(self.out.dtype)  # last slot: missing
+        indices = column.indices
+        if indices.null_count:
+            indices = indices.fill_null(len(self.mapping) - 1)
+        np.take(self.mapping, indices.to_numpy(zero_copy_only=False),
                 out=self.out[offset:offset + len(column)])
 
 
@@ -468,7 +560,8 @@ def _assemble(parquet_files: list[Path]) -> pd.DataFrame:
     columns = {name: pd.Categorical.from_codes(codes[name], categories=categories[name], validate=False)
                for name in CODE_COLUMNS}
     frame = pd.DataFrame({"practice_code": columns["practice_code"], "month": month,
-                          "bnf_code": columns["bnf_code"], **values}, copy=False)
+                          "bnf_code": columns["bnf_code"], **values,
+                          "description": columns["description"], "dmd_code": columns["dmd_code"]}, copy=False)
     return frame[PRESCRIBING_COLUMNS]
 
 
@@ -482,8 +575,11 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table:
     for name in PRESCRIBING_COLUMNS:
         series = frame[name]
         if isinstance(series.dtype, pd.CategoricalDtype):
+            codes = series.array.codes
+            mask = codes < 0
             columns[name] = pa.DictionaryArray.from_arrays(
-                pa.array(series.array.codes), pa.array(series.array.categories, type=pa.large_string()))
+                pa.array(codes, mask=mask if mask.any() else None),
+                pa.array(series.array.categories, type=pa.large_string()))
         else:
             columns[name] = pa.array(series.to_numpy())
     return pa.table(columns)

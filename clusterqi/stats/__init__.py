@@ -6,7 +6,7 @@ function's docstring gives its formula and source.
 
 Example usage::
 
-    from clusterqi.stats import wilson_ci, overdispersion, xmr_chart, compare
+    from clusterqi.stats import wilson_ci, overdispersion, xmr_chart, p_prime_chart, compare
 """
 
 from clusterqi.stats.compare import SIMILAR, adjusted_z, compare, compare_adjusted
@@ -20,11 +20,14 @@ from clusterqi.stats.funnels import (
 from clusterqi.stats.intervals import byars_ci, mean_ci, poisson_exact_ci, rate_ci, wilson_ci
 from clusterqi.stats.spc import (
     anhoej_thresholds,
+    laney_sigma_z,
     p_chart,
+    p_prime_chart,
     run_chart,
     runs_analysis,
     seven_point_trend,
     u_chart,
+    u_prime_chart,
     xmr_chart,
 )
 from clusterqi.stats.standardisation import dsr, isr
@@ -41,9 +44,11 @@ __all__ = [
     "funnel_limits_proportion",
     "funnel_limits_ratio",
     "isr",
+    "laney_sigma_z",
     "mean_ci",
     "overdispersion",
     "p_chart",
+    "p_prime_chart",
     "poisson_exact_ci",
     "rate_ci",
     "reliability",
@@ -51,6 +56,7 @@ __all__ = [
     "runs_analysis",
     "seven_point_trend",
     "u_chart",
+    "u_prime_chart",
     "wilson_ci",
     "xmr_chart",
 ]

@@ -10,10 +10,14 @@ exact PHS layouts, so the demo and the tests go through the same loaders as real
 - ``hb14_hb19.csv`` and ``hscp16_hscp19.csv``;
 - ``ground_truth.csv``: the planted effects (:mod:`clusterqi.synthetic.plants`).
 
-About 14 boards, 31 HSCPs, 150 clusters and 900 practices; prescribing for every code list of
-the indicator catalogue (generated from the catalogue, so it never drifts) plus background
-items. Deterministic for a seed: the same arguments give byte-identical files. The default
-period ends in 2026-09, never today's date.
+About 14 boards, 31 HSCPs, 150 clusters and 900 practices. Prescribing uses real presentations
+of the package's code list (:func:`clusterqi.codelist.load_presentations`: real BNF codes, names
+in ``BNFItemDescription``, dm+d codes in ``DMDCode``), their roles found by asking the
+catalogue's code lists (:mod:`clusterqi.synthetic.codes`), plus background items. Items follow
+Scotland's working days (:mod:`clusterqi.synthetic.calendar`), seasons, national trends,
+lumpy month-to-month repeat prescribing and realistic variation between practices and clusters
+(:mod:`clusterqi.synthetic.prescribing`). Deterministic for a seed: the same arguments give
+byte-identical files. The default period ends in 2026-09, never today's date.
 
 Example usage::
 
@@ -48,6 +52,7 @@ __all__ = [
     "GENERATOR_VERSION",
     "write_synthetic",
     "ensure_synthetic",
+    "code_table",
 ]
 
 DEFAULT_SEED = 42
@@ -55,9 +60,11 @@ DEFAULT_MONTHS = 24
 DEFAULT_PERIOD_END = "2026-09"
 #: Background presentations per scale: ``default`` keeps each month under ~50,000 rows;
 #: ``real`` gives about 1.4 million rows a month, like a real PITC file, for benchmarks.
-SCALES = {"default": 8, "real": 1950}
+SCALES = {"default": 5, "real": 1950}
 #: Bump when the generator's output changes, so cached folders are regenerated.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
+#: Second seed word of the code table's own random stream.
+_CODES_STREAM = 1
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -85,9 +92,8 @@ def write_synthetic(out: str | Path, seed: int = DEFAULT_SEED, months: int = DEF
     """
     from clusterqi.indicators.catalogue import load_catalogue
     from clusterqi.synthetic import layouts
-    from clusterqi.synthetic.codes import background_codes, build_code_table
     from clusterqi.synthetic.plants import ground_truth_frame
-    from clusterqi.synthetic.prescribing import monthly_prescribing
+    from clusterqi.synthetic.prescribing import expected_shares, monthly_prescribing
     from clusterqi.synthetic.world import build_world, populations_for
 
     if scale not in SCALES:
@@ -99,9 +105,11 @@ def write_synthetic(out: str | Path, seed: int = DEFAULT_SEED, months: int = DEF
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     catalogue = load_catalogue()
+    codes = code_table(seed, scale)
+    shares = expected_shares(codes, catalogue)
 
     if practices is None:
-        world = build_world(rng, catalogue, month_index)
+        world = build_world(rng, catalogue, month_index, shares=shares)
         _write_geography_files(out, world, populations_for(world.list_sizes, world.practices))
     else:
         from clusterqi.synthetic.attach import copy_real_files, real_geography
@@ -109,10 +117,8 @@ def write_synthetic(out: str | Path, seed: int = DEFAULT_SEED, months: int = DEF
         geography, release = real_geography(Path(practices), Path(populations), lookups)
         copy_real_files(out, Path(practices), Path(populations), lookups)
         world = build_world(rng, catalogue, month_index, geography=geography,
-                            release=release)
+                            release=release, shares=shares)
 
-    codes = pd.concat([build_code_table(catalogue, rng),
-                       background_codes(SCALES[scale], rng, catalogue)], ignore_index=True)
     ground_truth_frame(list(world.plants)).to_csv(out / "ground_truth.csv", index=False,
                                                   lineterminator="\n")
     stream = monthly_prescribing(world, codes, catalogue, month_index, rng)
@@ -125,6 +131,33 @@ def write_synthetic(out: str | Path, seed: int = DEFAULT_SEED, months: int = DEF
         layouts.write_pitc(out / f"pitc{month.year}{month.month:02d}.csv", month, frame,
                            old_layout=(i == 0 and len(month_index) > 1))
     return out
+
+
+def code_table(seed: int = DEFAULT_SEED, scale: str = "default") -> pd.DataFrame:
+    """The presentations :func:`write_synthetic` prescribes for this seed and scale.
+
+    One row a presentation: bnf_code, description, dmd_code, chemical, strength, form_class,
+    group, rate (items per 1,000 patients per day), unit_cost
+    (:mod:`clusterqi.synthetic.codes`). Drawn from its own random stream, so it is the same
+    whatever the world around it.
+
+    Example usage::
+
+        codes = code_table()
+        codes.groupby("group")["rate"].sum()      # Scotland's items per 1,000 patients per day
+    """
+    from clusterqi.codelist import load_presentations
+    from clusterqi.indicators.catalogue import load_catalogue
+    from clusterqi.synthetic.codes import background_codes, build_code_table
+
+    if scale not in SCALES:
+        raise DataError(f"scale {scale!r} is not known; expected one of {sorted(SCALES)}")
+    rng = np.random.default_rng([seed, _CODES_STREAM])
+    catalogue = load_catalogue()
+    presentations = load_presentations()
+    return pd.concat([build_code_table(catalogue, presentations, rng),
+                      background_codes(SCALES[scale], presentations, rng, catalogue)],
+                     ignore_index=True)
 
 
 def _write_geography_files(out: Path, world, populations: pd.DataFrame) -> None:

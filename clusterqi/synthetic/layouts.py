@@ -21,7 +21,10 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from clusterqi.synthetic.geography import BROAD_BANDS
 
@@ -107,26 +110,48 @@ def write_pitc(path: Path, month: pd.Timestamp, frame: pd.DataFrame, old_layout:
     """Write one month of PITC rows.
 
     ``frame``: hbt, practice_code, bnf_code, description, dmd_code, items, quantity, cost.
+    Fields are joined as text (Arrow compute), quoting only the descriptions that need it (as
+    PHS files do); costs have two decimals. Much faster than ``to_csv``.
     """
-    out = pd.DataFrame({
-        "HBT": frame["hbt"].to_numpy(),
-        "GPPractice": frame["practice_code"].to_numpy(),
-        "DMDCode": frame["dmd_code"].to_numpy(),
-        "BNFItemCode": frame["bnf_code"].to_numpy(),
-        "BNFItemDescription": frame["description"].to_numpy(),
-        "PrescribedType": "VMP",
-        "ClassOfPreparationCode": "1",
-        "NumberOfPaidItems": frame["items"].to_numpy(),
-        "PaidQuantity": frame["quantity"].to_numpy(),
-        "GrossIngredientCost": frame["cost"].map("{:.2f}".format).to_numpy(),
-        "PaidDateMonth": f"{month.year}{month.month:02d}",
-    })
+    n = len(frame)
+    cents = np.rint(frame["cost"].to_numpy(dtype=float) * 100).astype(np.int64)
+    cost = pc.binary_join_element_wise(_text(cents // 100),
+                                       pc.utf8_lpad(_text(cents % 100), 2, "0"), ".")
+    codes, uniques = pd.factorize(frame["description"], use_na_sentinel=False)
+    quoted = pd.Categorical.from_codes(codes, categories=pd.Index(
+        [_quote_if_needed(str(u)) for u in uniques], dtype=object)) if n else []
+    cells = {
+        "HBT": _text(frame["hbt"]),
+        "GPPractice": _text(frame["practice_code"]),
+        "DMDCode": _text(frame["dmd_code"]),
+        "BNFItemCode": _text(frame["bnf_code"]),
+        "BNFItemDescription": _text(quoted),
+        "PrescribedType": _text(np.full(n, "VMP", dtype=object)),
+        "ClassOfPreparationCode": _text(np.full(n, "1", dtype=object)),
+        "NumberOfPaidItems": _text(frame["items"]),
+        "PaidQuantity": _text(frame["quantity"]),
+        "GrossIngredientCost": cost,
+        "PaidDateMonth": _text(np.full(n, f"{month.year}{month.month:02d}", dtype=object)),
+    }
     columns = PITC_COLUMNS_OLD if old_layout else PITC_COLUMNS
-    # plain join, quoting only fields that need it (as PHS files do); much faster than to_csv
-    cells = [out[c].astype("str").map(_quote_if_needed).tolist()
-             if c == "BNFItemDescription" else out[c].astype("str").tolist() for c in columns]
-    body = "\n".join(",".join(row) for row in zip(*cells))
-    path.write_bytes((",".join(columns) + "\n" + body + ("\n" if body else "")).encode("utf-8"))
+    head = ",".join(columns) + "\n"
+    if n == 0:
+        path.write_bytes(head.encode("utf-8"))
+        return
+    lines = pc.binary_join_element_wise(*[cells[c] for c in columns], ",")
+    body = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), lines), "\n")
+    path.write_bytes((head + body[0].as_py() + "\n").encode("utf-8"))
+
+
+def _text(values) -> pa.Array:
+    """Values as an Arrow string array (numbers in their plain decimal form; categoricals
+    by taking their categories' text, without going through Python strings)."""
+    values = getattr(values, "array", values)
+    if isinstance(values, pd.Categorical):
+        names = pa.array(np.asarray(values.categories, dtype=object), pa.string())
+        return pc.take(names, pa.array(values.codes))
+    array = pa.array(np.asarray(values))
+    return array if pa.types.is_string(array.type) else pc.cast(array, pa.string())
 
 
 def _quote_if_needed(text: str) -> str:

@@ -7,7 +7,8 @@ structural oddities of real PHS data (a tiny practice, 1- and 2-practice cluster
 carries one plant only. ``ground_truth.csv`` columns: ``kind, indicator_id, unit_id, month,
 direction, size`` (``unit_id`` a practice code or a cluster id; ``month`` "YYYY-MM" where it
 applies; ``size`` the relative effect on the indicator's numerator prescribing, e.g. 1.0 doubles
-it and -0.5 halves it; for ``list_size_jump`` the relative jump of the list size).
+it and -0.5 halves it (for a proportion, the numerator factor that doubles or halves the share);
+for ``list_size_jump`` the relative jump of the list size).
 
 Note for checks: the practices of a planted cluster carry the cluster's effect, and a cluster
 holding a planted practice carries part of that practice's effect.
@@ -29,8 +30,6 @@ __all__ = [
     "Plant",
     "PRACTICE_HIGH",
     "PRACTICE_LOW",
-    "CLUSTER_HIGH",
-    "CLUSTER_LOW",
     "STEP_UP",
     "STEP_DOWN",
     "LIST_SIZE_JUMP",
@@ -39,10 +38,13 @@ __all__ = [
 ]
 
 GROUND_TRUTH_COLUMNS = ["kind", "indicator_id", "unit_id", "month", "direction", "size"]
-#: Relative effects on an indicator's numerator prescribing.
+#: Practice and cluster outliers: about double or half the Scotland rate (the unit's own
+#: random effects on the indicator's presentations are set to zero, so the size is its
+#: distance from Scotland; proportions get the numerator factor that doubles or halves the
+#: share, see :func:`clusterqi.synthetic.world.build_world`).
 PRACTICE_HIGH, PRACTICE_LOW = 1.0, -0.5
-CLUSTER_HIGH, CLUSTER_LOW = 0.6, -0.4
-STEP_UP, STEP_DOWN = 0.6, -0.4
+#: Step changes at a known month: +40%, or down by the same ratio (1 / 1.4 - 1).
+STEP_UP, STEP_DOWN = 0.4, -0.286
 #: Relative jump of one practice's list size between two releases (> 10%).
 LIST_SIZE_JUMP = 0.25
 #: List size of the tiny practice (PHS publishes such practices as an All-sexes total only).

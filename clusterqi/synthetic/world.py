@@ -29,8 +29,6 @@ from clusterqi.synthetic.geography import (
     female_shares,
 )
 from clusterqi.synthetic.plants import (
-    CLUSTER_HIGH,
-    CLUSTER_LOW,
     LIST_SIZE_JUMP,
     PLANT_LIST_SIZE_RANGE,
     PRACTICE_HIGH,
@@ -41,17 +39,26 @@ from clusterqi.synthetic.plants import (
     Plant,
 )
 
-__all__ = ["World", "build_world", "quarterly_releases", "populations_for"]
+__all__ = ["World", "build_world", "quarterly_releases", "populations_for", "plant_size",
+           "MAX_SHARE_TO_DOUBLE", "CLUSTER_OUTLIERS"]
 
 #: Quarter-on-quarter list-size drift (relative sd).
 LIST_DRIFT_SD = 0.008
 #: Months in which PHS publishes releases.
 RELEASE_MONTHS = (1, 4, 7, 10)
-#: Indicators whose share is high to begin with: only "low" practice outliers are planted.
-_HIGH_SHARE = ("nsaid_ibuprofen_naproxen_share",)
-#: Indicators for step changes (little seasonality, so a step stands out).
-_STEP_INDICATORS = ("gabapentinoid_items_per_1000", "high_strength_opioid_items_per_1000",
-                    "high_dose_ppi_share")
+#: A proportion gets a "high" (doubling) plant only when Scotland's share is at most this.
+MAX_SHARE_TO_DOUBLE = 0.4
+#: Planted cluster outliers (alternately high and low, over the indicators in turn).
+CLUSTER_OUTLIERS = 8
+#: Indicators preferred for step changes (population rates with no season, so a step stands
+#: out); missing ones are replaced by other non-seasonal rates of the catalogue.
+_STEP_INDICATORS = ("gabapentinoid_ddd_per_1000_per_day", "opioid_ome_per_1000_per_day",
+                    "hypnotics_anxiolytics_adq_per_1000_per_day")
+#: Seasonal indicators (never chosen for a step change).
+_SEASONAL_INDICATORS = ("antibacterial_items_per_1000_per_day", "antibiotics_4c_share",
+                        "saba_share_of_saba_ics")
+#: Indicator preferred for the coding change (a practice's volume moves between two codes).
+_CODING_INDICATORS = ("hypnotics_anxiolytics_adq_per_1000_per_day",)
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,14 @@ def _pick(rng: np.random.Generator, pool: list[str], used: set[str]) -> str:
 def build_world(rng: np.random.Generator, catalogue: dict[str, Indicator],
                 months: pd.DatetimeIndex, plant: bool = True,
                 geography: Geography | None = None,
-                release: pd.Timestamp | None = None) -> World:
+                release: pd.Timestamp | None = None,
+                shares: dict[str, float] | None = None) -> World:
     """Invent the geography (or take a real one, with its one ``release``), lay out releases
-    and special units, and choose plants."""
+    and special units, and choose plants.
+
+    ``shares``: Scotland's expected share (0-1) of each proportion indicator
+    (:func:`clusterqi.synthetic.prescribing.expected_shares`), which sizes the proportion
+    plants; indicators missing from it are treated as population rates."""
     geo = geography if geography is not None else build_geography(rng)
     practices = geo.practices.copy()
     releases = (release,) if release is not None else quarterly_releases(months)
@@ -110,7 +122,7 @@ def build_world(rng: np.random.Generator, catalogue: dict[str, Indicator],
         practices, plants, used = _special_units(rng, geo, practices, releases, months,
                                                  first_month, last_month, jump, opens_at)
     if plant:
-        plants += _effect_plants(rng, practices, catalogue, months, used)
+        plants += _effect_plants(rng, practices, catalogue, months, used, shares or {})
 
     # list sizes per release: drift, the planted jump, open/close
     base = practices.set_index("practice_code")["list_size"].astype(float)
@@ -217,8 +229,35 @@ def _special_units(rng, geo, practices, releases, months, first_month, last_mont
     return practices, plants, used
 
 
-def _effect_plants(rng, practices, catalogue, months, used) -> list[Plant]:
-    """Outliers, step changes, missing months and a coding change (one per unit)."""
+def plant_size(indicator_id: str, direction: str, shares: dict[str, float]) -> float | None:
+    """Relative effect on the numerator that puts a unit at about double / half Scotland.
+
+    Rates: double (+1.0) or half (-0.5). Proportions with Scotland share s: the numerator
+    factor f that moves the share to 2s (only when s <= :data:`MAX_SHARE_TO_DOUBLE`) or s / 2,
+    f = t (1 - s) / (s (1 - t)); None when no such plant fits.
+    """
+    high, low = PRACTICE_HIGH, PRACTICE_LOW
+    if indicator_id not in shares:
+        return high if direction == "high" else low
+    s = shares[indicator_id]
+    if not 0 < s < 1 or (direction == "high" and s > MAX_SHARE_TO_DOUBLE):
+        return None
+    target = s * (1 + high) if direction == "high" else s * (1 + low)
+    factor = target * (1 - s) / (s * (1 - target))
+    return round(factor - 1, 3)
+
+
+def _preferred(candidates: tuple[str, ...], catalogue: dict[str, Indicator],
+               shares: dict[str, float], count: int) -> list[str]:
+    """``count`` indicator ids: the candidates the catalogue has, then other population rates."""
+    chosen = [c for c in candidates if c in catalogue]
+    others = [i for i in catalogue if i not in chosen and i not in shares
+              and i not in _SEASONAL_INDICATORS]
+    return (chosen + others)[:count]
+
+
+def _effect_plants(rng, practices, catalogue, months, used, shares) -> list[Plant]:
+    """Outliers, step changes, missing months and a coding change (one plant per unit)."""
     plants: list[Plant] = []
     lo, hi = PLANT_LIST_SIZE_RANGE
     sizes = practices.groupby("cluster_name")["practice_code"].transform("size")
@@ -227,87 +266,118 @@ def _effect_plants(rng, practices, catalogue, months, used) -> list[Plant]:
     # clusters first, so planted practices are never inside a planted cluster
     members_of = practices.groupby("cluster_name")["practice_code"].apply(set)
     cluster_pool = [c for c in ok["cluster_name"].unique() if not members_of[c] & used]
-    rate_like = [i for i in catalogue if i not in _HIGH_SHARE]
     taken_clusters: set[str] = set()
 
-    def take_cluster() -> tuple[str, tuple[str, ...]]:
+    def take_cluster() -> tuple[str, tuple[str, ...]] | None:
         choices = [c for c in cluster_pool if c not in taken_clusters]
+        if not choices:
+            return None
         name = choices[int(rng.integers(len(choices)))]
         taken_clusters.add(name)
         members = tuple(practices.loc[practices["cluster_name"] == name, "practice_code"])
         used.update(members)
         return name, members
 
-    for k, (direction, size) in enumerate((("high", CLUSTER_HIGH), ("low", CLUSTER_LOW),
-                                            ("high", CLUSTER_HIGH), ("low", CLUSTER_LOW))):
-        name, members = take_cluster()
-        plants.append(Plant("cluster_outlier", cluster_slug(name), rate_like[(2 * k) % len(rate_like)],
-                            direction=direction, size=size, practices=members))
+    # cluster outliers: alternate high / low over the indicators, as far as they allow
+    ids = list(catalogue)
+    pairs = [(ids[k % len(ids)], ("high", "low")[(k + k // len(ids)) % 2])
+             for k in range(2 * len(ids))]
+    pairs = [(i, d) for i, d in pairs if plant_size(i, d, shares) is not None]
+    for ind, direction in pairs[:CLUSTER_OUTLIERS]:
+        taken = take_cluster()
+        if taken is None:
+            break
+        plants.append(Plant("cluster_outlier", cluster_slug(taken[0]), ind, direction=direction,
+                            size=plant_size(ind, direction, shares), practices=taken[1]))
     step_month = months[(2 * len(months)) // 3]
-    for k, ind in enumerate(_STEP_INDICATORS[:2]):
-        name, members = take_cluster()
+    step_ids = _preferred(_STEP_INDICATORS, catalogue, shares, 3)
+    for k, ind in enumerate(step_ids[:2]):
+        taken = take_cluster()
+        if taken is None:
+            break
         direction, size = (("high", STEP_UP), ("low", STEP_DOWN))[k % 2]
-        plants.append(Plant("step_change", cluster_slug(name), ind, month=_ym(step_month),
-                            direction=direction, size=size, practices=members))
+        plants.append(Plant("step_change", cluster_slug(taken[0]), ind, month=_ym(step_month),
+                            direction=direction, size=size, practices=taken[1]))
 
     # practice plants come from clusters with no plant at all, one planted practice per cluster
     cluster_of = dict(zip(practices["practice_code"], practices["cluster_name"]))
     pool = [c for c in ok["practice_code"] if c not in used and cluster_of[c] not in taken_clusters]
     planted_clusters: set[str] = set()
 
-    def take_practice() -> str:
+    def take_practice() -> str | None:
         choices = [c for c in pool if c not in used and cluster_of[c] not in planted_clusters]
+        if not choices:
+            return None
         code = choices[int(rng.integers(len(choices)))]
         used.add(code)
         planted_clusters.add(cluster_of[code])
         return code
 
     for ind in catalogue:
-        for direction, size in (("high", PRACTICE_HIGH), ("low", PRACTICE_LOW)):
-            if direction == "high" and ind in _HIGH_SHARE:
-                continue
-            code = take_practice()
-            plants.append(Plant("practice_outlier", code, ind, direction=direction, size=size,
-                                practices=(code,)))
-    for k, ind in enumerate(_STEP_INDICATORS):
+        for direction in ("high", "low"):
+            size = plant_size(ind, direction, shares)
+            code = take_practice() if size is not None else None
+            if code is not None:
+                plants.append(Plant("practice_outlier", code, ind, direction=direction,
+                                    size=size, practices=(code,)))
+    for k, ind in enumerate(step_ids):
         code = take_practice()
+        if code is None:
+            break
         direction, size = (("high", STEP_UP), ("low", STEP_DOWN))[k % 2]
         plants.append(Plant("step_change", code, ind, month=_ym(step_month), direction=direction,
                             size=size, practices=(code,)))
     gap = take_practice()
-    for m in months[len(months) // 2: len(months) // 2 + 2]:
-        plants.append(Plant("missing_months", gap, month=_ym(m), practices=(gap,)))
+    if gap is not None:
+        for m in months[len(months) // 2: len(months) // 2 + 2]:
+            plants.append(Plant("missing_months", gap, month=_ym(m), practices=(gap,)))
     coder = take_practice()
-    plants.append(Plant("coding_change", coder, "hypnotics_anxiolytics_items_per_1000",
-                        month=_ym(months[len(months) // 3]), practices=(coder,)))
+    coded = _preferred(_CODING_INDICATORS, catalogue, shares, 1)
+    if coder is not None and coded:
+        plants.append(Plant("coding_change", coder, coded[0],
+                            month=_ym(months[len(months) // 3]), practices=(coder,)))
     return plants
 
 
 def populations_for(list_sizes: pd.DataFrame, practices: pd.DataFrame) -> pd.DataFrame:
-    """Male/Female/All rows by broad band for every practice x release (see layouts)."""
+    """Male/Female/All rows by broad band for every practice x release (see layouts).
+
+    Vectorised over practice x release rows: band counts are the band shares of the list size
+    rounded to add up to it (largest remainders first), females the rounded female share of
+    each band, males the rest; lists under 200 patients are flagged suppressed.
+    """
     info = practices.set_index("practice_code")
-    female = female_shares()
     stems = [s for s, _, _ in BROAD_BANDS]
-    rows = []
-    for code, release, total in list_sizes.itertuples(index=False):
-        shares = band_shares(float(info.at[code, "old_share"]))
-        bands = _round_to_total(shares * total, total)
-        f = np.minimum(bands, np.round(bands * female).astype(int))
-        m = bands - f
-        suppressed = total < 200
-        base = {"date": release.strftime("%Y%m%d"), "practice_code": code,
-                "hb_code": info.at[code, "hb_code"], "hscp_code": info.at[code, "hscp_code"],
-                "suppressed": suppressed}
-        for sex, counts in (("Male", m), ("Female", f), ("All", bands)):
-            row = dict(base, sex=sex, total=int(counts.sum()))
-            row.update(zip(stems, counts.tolist()))
-            rows.append(row)
-    return pd.DataFrame(rows)
+    codes = list_sizes["practice_code"].to_numpy()
+    totals = list_sizes["list_size"].to_numpy(dtype=np.int64)
+    old = info["old_share"].reindex(codes).to_numpy(dtype=float)
+    shares = np.stack([band_shares(o) for o in old]) if len(old) else np.zeros((0, len(stems)))
+    bands = _round_to_total(shares * totals[:, None], totals)
+    f = np.minimum(bands, np.round(bands * female_shares()[None, :]).astype(np.int64))
+    m = bands - f
+    base = pd.DataFrame({
+        "date": list_sizes["release"].dt.strftime("%Y%m%d").to_numpy(),
+        "practice_code": codes,
+        "hb_code": info["hb_code"].reindex(codes).to_numpy(),
+        "hscp_code": info["hscp_code"].reindex(codes).to_numpy(),
+        "suppressed": totals < 200,
+    })
+    frames = []
+    for order, (sex, counts) in enumerate((("Male", m), ("Female", f), ("All", bands))):
+        frame = base.assign(sex=sex, total=counts.sum(axis=1),
+                            **{stem: counts[:, k] for k, stem in enumerate(stems)})
+        frame["_row"], frame["_sex"] = np.arange(len(frame)), order
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True).sort_values(["_row", "_sex"], kind="stable")
+    return out.drop(columns=["_row", "_sex"]).reset_index(drop=True)
 
 
-def _round_to_total(values: np.ndarray, total: int) -> np.ndarray:
-    out = np.floor(values).astype(int)
-    short = int(total - out.sum())
-    if short > 0:
-        out[np.argsort(values - out)[::-1][:short]] += 1
-    return out
+def _round_to_total(values: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Round each row of ``values`` down, then add 1 to its largest remainders until the row
+    adds up to ``total``."""
+    out = np.floor(values).astype(np.int64)
+    short = np.asarray(total, dtype=np.int64) - out.sum(axis=1)
+    order = np.argsort(-(values - out), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(values.shape[1])[None, :].repeat(len(values), 0), 1)
+    return out + (rank < short[:, None])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from clusterqi.charts import chart_data_table, describe_spc, spc_chart
-from clusterqi.charts.spc import RUN_CHART_RULES, SPC_RULES, annotation_frame
+from clusterqi.charts.spc import CHART_TYPES, RUN_CHART_RULES, SPC_RULES, annotation_frame
 from clusterqi.charts.theme import CONCERN, SIGNAL_COLOURS, SIGNAL_SHAPES
 from tests.charts.spec import datasets, embedded_columns, scales_for, titles
 from tests.charts.tables import CLUSTER, INDICATORS, MONTHS, make_table
@@ -26,8 +27,8 @@ def chart(table):
 
 
 def test_spc_embeds_the_month_series_and_the_annotations_only(chart):
-    assert embedded_columns(chart) == {"month", "value", "cl", "lcl", "ucl", "signal", "rule",
-                                       "date", "text", "label"}
+    assert embedded_columns(chart) == {"month", "phase", "value", "cl", "lcl", "ucl", "signal",
+                                       "rule", "date", "text", "label"}
     series = next(r for r in datasets(chart).values() if "month" in r[0])
     assert [r["month"] for r in series] == MONTHS
 
@@ -87,3 +88,50 @@ def test_spc_data_table_has_one_row_per_month(table):
     frame = chart_data_table("spc", table, ABX, CLUSTER, "cluster")
     assert len(frame) == len(MONTHS)
     assert frame["Special cause"].tolist().count("concern") == 7
+
+
+def _phased(table, kind="p_prime"):
+    """The cluster's ABX months in two phases: 60 before Feb 2026 (PDSA 1), 40 from it."""
+    out = table.copy()
+    rows = (out.indicator_id == "abx") & (out.area_id == CLUSTER) & (out.period_type == "month")
+    later = rows & (out.period >= "2026-02")
+    out["spc_phase"] = pd.array([0] * len(out), dtype="Int64")
+    out.loc[later, "spc_phase"] = 1
+    out.loc[rows, "spc_chart"] = kind
+    out.loc[rows & ~later, ["cl", "lcl", "ucl"]] = [60.0, 50.0, 70.0]
+    out.loc[later, ["cl", "lcl", "ucl"]] = [40.0, 32.0, 48.0]
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def test_each_phase_draws_its_own_centre_line_and_limits(table):
+    chart = spc_chart(_phased(table), ABX, CLUSTER, "cluster")
+    series = next(r for r in datasets(chart).values() if "month" in r[0])
+    assert {r["phase"] for r in series} == {0, 1}
+    limit_layer = chart.to_dict()["layer"][0]
+    details = limit_layer["encoding"]["detail"]
+    assert {d["field"] for d in details} == {"line", "phase"}
+
+
+def test_sentence_says_the_change_after_a_pdsa_held(table):
+    notes = [{"date": "2025-06-01", "change": "Protocol"},
+             {"date": "2026-01-15", "change": "Training"}]
+    text = describe_spc(_phased(table), ABX, CLUSTER, "cluster", annotations=notes)
+    assert ("The change after PDSA 2 (January 2026) held: a new level of 40.0 items per 1,000 "
+            "patients per day from Feb 2026 (was 60.0).") in text
+    assert "Laney p' chart" in text
+
+
+def test_sentence_says_when_no_change_has_held(table):
+    text = describe_spc(table, ABX, CLUSTER, "cluster", annotations=PDSA)
+    assert "No change has held yet: no run of 7 months on one side of the baseline" in text
+
+
+@pytest.mark.parametrize("kind", ["p_prime", "u_prime", "ratio_xmr"])
+def test_subtitle_explains_the_chart_kind_to_a_gp(table, kind):
+    from clusterqi.indicators.series import CHART_EXPLANATIONS
+
+    chart = spc_chart(_phased(table, kind), ABX, CLUSTER, "cluster")
+    _, subtitle = titles(chart)
+    assert CHART_EXPLANATIONS[kind] in subtitle
+    assert CHART_TYPES[kind] in subtitle[0]

@@ -50,7 +50,8 @@ PATIENTS = {
 MONTHS = [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01")]
 
 _COMMON = dict(
-    description="A test indicator.", why_it_matters="Tests.", unit="test units",
+    theme="antimicrobials", sources=["OpenPrescribing"],
+    description="A test indicator.", why_it_matters="Tests.",
     change_ideas=["Test."], references=[{"title": "test", "url": "https://example.org"}],
     authored_by="tests", checked_by="tests", date_reviewed="2026-01-01",
     next_review="2027-01-01",
@@ -58,22 +59,22 @@ _COMMON = dict(
 
 
 def indicators() -> dict[str, Indicator]:
-    """Three indicators: a proportion, a rate per 1,000 aged 65+, a rate per patient-day."""
+    """Three indicators: a proportion, a rate per 1,000 aged 65+ per day, a rate per 1,000 per day."""
     share = Indicator.model_validate(dict(
         _COMMON, id="coamox_share", title="Co-amoxiclav share",
         numerator={"measure": "items", "bnf_codes": ["0501013K0"]},
         denominator={"measure": "items", "bnf_codes": ["0501"]},
-        multiplier=100, low_is_good=True, ci_method="wilson"))
+        unit="% of antibacterial items", multiplier=100, low_is_good=True, ci_method="wilson"))
     older = Indicator.model_validate(dict(
         _COMMON, id="abx_per_1000_65plus", title="Antibacterials per 1,000 aged 65+",
         numerator={"measure": "items", "bnf_codes": ["0501"]},
-        denominator={"population": {"age_min": 65, "age_max": None}, "per_day": False},
-        multiplier=1000, low_is_good=None, ci_method="byars"))
+        denominator={"population": {"age_min": 65, "age_max": None}, "per_day": True},
+        unit="items per 1,000 patients per day", multiplier=1000, low_is_good=None, ci_method="byars"))
     daily = Indicator.model_validate(dict(
         _COMMON, id="abx_per_1000_per_day", title="Antibacterials per 1,000 per day",
         numerator={"measure": "items", "bnf_codes": ["0501"]},
         denominator={"population": {"age_min": None, "age_max": None}, "per_day": True},
-        multiplier=1000, low_is_good=True, ci_method="byars"))
+        unit="items per 1,000 patients per day", multiplier=1000, low_is_good=True, ci_method="byars"))
     return {i.id: i for i in (share, older, daily)}
 
 

@@ -47,9 +47,12 @@ def test_practice_values_are_numerator_over_denominator_times_multiplier(table):
     assert (p1.numerator, p1.denominator, p1.value) == (20, 200, pytest.approx(10.0))
     ci = stats.wilson_ci(20, 200, confidence=0.998)
     assert p1.lower_998 == pytest.approx(ci["lower"].iloc[0] * 100)
-    # 65+ rate: 200 items in two months over the average 1,000 patients aged 65+
+    # 65+ rate per day: 200 items in two months over 1,000 patients aged 65+ x 59 days
     older = row(table, OLDER, "practice", "P1")
-    assert (older.numerator, older.denominator, older.value) == (200, 1000, pytest.approx(200))
+    assert (older.numerator, older.denominator) == (200, 1000 * 59)
+    assert older.value == pytest.approx(200 / 59)
+    # an items measure carries its own count as the items behind it
+    assert older.numerator_items == older.numerator
     # per day: 5,000 patients x (31 + 28) days
     daily = row(table, DAILY, "practice", "P1")
     assert daily.denominator == 5000 * 59
@@ -141,7 +144,8 @@ def test_rest_of_scotland_excludes_the_unit(table):
 
 
 def test_no_judgement_indicator_says_higher_or_lower(table):
-    # 65+ rate, low_is_good null: P5 100 per 1,000 (86.6, 115.2) vs rest of Scotland 171.4
+    # 65+ rate per day, low_is_good null: P5 100 / 59 per 1,000 per day against the rest of
+    # Scotland's 171.4 / 59 (the same days: the verdict of the old per-patient rate)
     p5 = row(table, OLDER, "practice", "P5")
     assert p5.vs_rest_of_scotland_unadjusted == "lower"
     # within the practices' funnel once their spread is allowed for: "similar", no direction word

@@ -18,24 +18,31 @@ from clusterqi.indicators import (
     catalogue_markdown,
     load_catalogue,
 )
-from clusterqi.indicators.catalogue import DEFINITIONS_DIR
+from clusterqi.indicators.catalogue import DEFINITIONS_DIR, THEMES
 
 REPO = Path(__file__).resolve().parents[2]
 INVALID = Path(__file__).parent / "fixtures" / "invalid"
-REQUIRED_THEMES = {
-    "antibacterial_items_per_1000_per_day", "antibiotics_4c_share", "gabapentinoid_items_per_1000",
-    "anticholinergic_burden_items_per_1000_65plus", "high_dose_ppi_share",
-    "hypnotics_anxiolytics_items_per_1000", "high_strength_opioid_items_per_1000",
-    "nsaid_ibuprofen_naproxen_share",
+#: The target catalogue's ids (issue 13): contracts other modules rely on.
+REQUIRED_IDS = {
+    "antibacterial_items_per_1000_per_day", "antibiotics_4c_share", "high_dose_ppi_share",
+    "nsaid_ibuprofen_naproxen_share", "opioid_ome_per_1000_per_day",
+    "gabapentinoid_ddd_per_1000_per_day", "hypnotics_anxiolytics_adq_per_1000_per_day",
+    "dosulepin_items_per_1000_per_day", "anticholinergic_burden_items_per_1000_per_day",
+    "methotrexate_10mg_share", "saba_share_of_saba_ics", "mdi_share_of_inhalers",
+    "doac_share_of_oral_anticoagulants", "low_intensity_statin_share",
+    "lidocaine_plaster_cost_per_1000_per_day", "liothyronine_cost_per_1000_per_day",
+    "omega3_cost_per_1000_per_day",
 }
+OLD_IDS = {"gabapentinoid_items_per_1000", "high_strength_opioid_items_per_1000",
+           "hypnotics_anxiolytics_items_per_1000", "anticholinergic_burden_items_per_1000_65plus"}
 
 
 def test_every_shipped_definition_loads_with_id_equal_to_file_name():
     catalogue = load_catalogue()
     files = sorted(p.stem for p in DEFINITIONS_DIR.glob("*.yaml"))
     assert sorted(catalogue) == files
-    assert len(catalogue) >= 8
-    assert REQUIRED_THEMES <= set(catalogue)
+    assert set(catalogue) == REQUIRED_IDS and not OLD_IDS & set(catalogue)
+    assert len({ind.theme for ind in catalogue.values()}) >= 6
     assert all(isinstance(i, Indicator) for i in catalogue.values())
 
 
@@ -44,10 +51,44 @@ def test_kind_follows_the_denominator_and_fits_the_interval_method():
     assert catalogue["antibiotics_4c_share"].kind == "proportion"
     assert catalogue["antibacterial_items_per_1000_per_day"].kind == "rate"
     assert catalogue["antibacterial_items_per_1000_per_day"].denominator.per_day is True
-    assert catalogue["anticholinergic_burden_items_per_1000_65plus"].denominator.population.age_min == 65
+    acb = catalogue["anticholinergic_burden_items_per_1000_per_day"]
+    assert acb.denominator.population.age_min is None  # all ages: PITC has no age
     assert catalogue["nsaid_ibuprofen_naproxen_share"].low_is_good is False
     for ind in catalogue.values():
         assert ind.ci_method == ("wilson" if ind.kind == "proportion" else "byars")
+
+
+def test_one_time_base_rates_per_1000_per_day_and_proportions_in_percent():
+    for ind in load_catalogue().values():
+        if ind.kind == "rate":
+            assert ind.denominator.per_day is True, ind.id
+            assert ind.multiplier == 1000 and ind.unit.endswith("per 1,000 patients per day"), ind.id
+        else:
+            assert ind.multiplier == 100 and ind.unit.startswith("% of"), ind.id
+
+
+def test_dose_and_cost_indicators_use_their_measures():
+    catalogue = load_catalogue()
+    assert catalogue["opioid_ome_per_1000_per_day"].numerator.measure == "ome"
+    assert catalogue["gabapentinoid_ddd_per_1000_per_day"].numerator.measure == "ddd"
+    assert catalogue["hypnotics_anxiolytics_adq_per_1000_per_day"].numerator.measure == "adq"
+    for id_ in ("lidocaine_plaster_cost_per_1000_per_day", "liothyronine_cost_per_1000_per_day",
+                "omega3_cost_per_1000_per_day"):
+        assert catalogue[id_].numerator.measure == "cost"
+    assert {i for i, ind in catalogue.items() if ind.dose_based} == {
+        "opioid_ome_per_1000_per_day", "gabapentinoid_ddd_per_1000_per_day",
+        "hypnotics_anxiolytics_adq_per_1000_per_day"}
+
+
+def test_themes_sources_and_seasonal_flags():
+    catalogue = load_catalogue()
+    assert THEMES[0] == "antimicrobials" and len(THEMES) == 8
+    for ind in catalogue.values():
+        assert ind.theme in THEMES and ind.sources
+    seasonal = {i for i, ind in catalogue.items() if ind.seasonal}
+    assert {"antibacterial_items_per_1000_per_day", "antibiotics_4c_share"} <= seasonal
+    assert catalogue["antibiotics_4c_share"].theme == "antimicrobials"
+    assert catalogue["mdi_share_of_inhalers"].theme == "respiratory"
 
 
 def test_definitions_are_frozen():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -63,10 +64,11 @@ def test_rows_are_indicator_shaped_with_practice_and_cluster_months(tmp_path):
     assert c1.value == pytest.approx(42 / 120 * 100)
     p1 = rows[(rows.area_id == "10001") & (rows.period == "2025-12")].iloc[0]
     assert p1.rest_of_cluster_value == pytest.approx(20 / 80 * 100)
-    assert rows.spc_chart.eq("p").all() and rows.run_signal.notna().all()
-    # practice 10001 climbs steadily (11..22 of 40): the chart sees it as improvement
+    assert rows.spc_chart.eq("p_prime").all() and rows.run_signal.notna().all()
+    # practice 10001 climbs steadily (11..22 of 40): the chart sees the rise as improvement
     climb = rows[rows.area_id == "10001"]
-    assert climb.spc_signal.any() and set(climb.spc_flag.dropna()) == {"improvement"}
+    rising = climb[climb.spc_rule.fillna("").str.contains("trend")]
+    assert len(rising) >= 7 and climb.spc_flag.iloc[-1] == "improvement"
     assert pd.isna(c1.scotland_value) and pd.isna(c1.funnel_998)
     assert rows.attrs["pdsa"] == [{"date": "2025-03-03", "period": "2025-03",
                                    "change": "New protocol"}]
@@ -111,3 +113,65 @@ def test_practices_missing_from_the_data_are_refused(tmp_path):
     csv = "period,practice_code,numerator,denominator\n2025-01,99999,1,10\n"
     with pytest.raises(DataError, match=r"practice_code\(s\) \['99999'\] are not in the practices"):
         calculate_local_measure(load_local_measure(_write(tmp_path, csv)), _practices())
+
+
+def _story(tmp_path, yaml_extra="", pdsa=(("2025-07-01", "Protocol"),)):
+    """Practice 10001: 20% for 6 months, then 45% after PDSA 1 (July); 24 months, n = 200."""
+    months = pd.period_range("2025-01", periods=24, freq="M").strftime("%Y-%m")
+    rng = np.random.default_rng(4)
+    lines = []
+    for k, month in enumerate(months):
+        rate = 0.2 if k < 6 else 0.45
+        lines.append(f"{month},10001,{rng.binomial(200, rate)},200")
+        lines.append(f"{month},10002,{rng.binomial(200, 0.3)},200")
+    csv = "period,practice_code,numerator,denominator\n" + "\n".join(lines)
+    yaml = ("title: Letters\nunit: '%'\nmultiplier: 100\nlow_is_good: false\n"
+            + ("pdsa:\n" if pdsa else "") + "".join(f"  - date: {d}\n    change: {c}\n" for d, c in pdsa) + yaml_extra)
+    return calculate_local_measure(load_local_measure(_write(tmp_path, csv, yaml)),
+                                   _practices())
+
+
+def test_limits_come_from_the_months_before_the_first_pdsa_change(tmp_path):
+    rows = _story(tmp_path)
+    assert rows.attrs["baseline"] == {"start": None, "end": "2025-06"}
+    steady = rows[rows.area_id == "10002"]
+    baseline = steady[steady.period <= "2025-06"]
+    expected = baseline.numerator.sum() / baseline.denominator.sum() * 100
+    assert steady.cl.iloc[0] == pytest.approx(expected)
+    # months before the change are not flagged for being below an average that includes it
+    climber = rows[rows.area_id == "10001"]
+    assert not climber[climber.period <= "2025-06"].spc_signal.any()
+
+
+def test_a_shift_after_a_pdsa_change_that_holds_starts_a_new_phase(tmp_path):
+    rows = _story(tmp_path)
+    climber = rows[rows.area_id == "10001"]
+    assert climber.spc_phase.tolist() == [0] * 6 + [1] * 18
+    new = [p for p in rows.attrs["phases"] if p["area_id"] == "10001"]
+    assert len(new) == 1
+    assert new[0]["start"] == "2025-07" and new[0]["pdsa"] == "PDSA 1"
+    assert new[0]["previous_cl"] == pytest.approx(20, abs=3)
+    assert new[0]["cl"] == pytest.approx(45, abs=3)
+    after = climber[climber.spc_phase == 1]
+    assert after.cl.iloc[0] == pytest.approx(after.numerator.sum() / after.denominator.sum() * 100)
+    # the steady practice holds no new phase
+    assert set(rows[rows.area_id == "10002"].spc_phase) == {0}
+
+
+def test_a_stated_baseline_period_is_used_instead_of_the_pdsa_dates(tmp_path):
+    rows = _story(tmp_path, "baseline:\n  start: 2025-02\n  end: 2025-05\n")
+    assert rows.attrs["baseline"] == {"start": "2025-02", "end": "2025-05"}
+    steady = rows[rows.area_id == "10002"]
+    part = steady[(steady.period >= "2025-02") & (steady.period <= "2025-05")]
+    assert steady.cl.iloc[0] == pytest.approx(part.numerator.sum() / part.denominator.sum() * 100)
+
+
+def test_a_bad_baseline_month_names_the_field(tmp_path):
+    with pytest.raises(DataError, match=r"field baseline.end: String should match pattern"):
+        _story(tmp_path, "baseline:\n  end: June\n")
+
+
+def test_without_pdsa_changes_every_month_sets_the_limits(tmp_path):
+    rows = _story(tmp_path, pdsa=())
+    assert rows.attrs["baseline"] is None and rows.attrs["phases"] == []
+    assert set(rows.spc_phase) == {0}

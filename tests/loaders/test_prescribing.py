@@ -28,7 +28,8 @@ def _as_dict(table):
 
 def test_rows_are_summed_per_practice_month_bnf_code_and_non_practices_dropped(tmp_path):
     table = load_prescribing([s.write_pitc(tmp_path, "202410", ROWS)])
-    assert list(table.columns) == ["practice_code", "month", "bnf_code", "items", "quantity", "cost"]
+    assert list(table.columns) == ["practice_code", "month", "bnf_code", "items", "quantity", "cost",
+                                   "description", "dmd_code"]
     assert _as_dict(table) == EXPECTED
     assert (table["month"] == pd.Timestamp("2024-10-01")).all()
     assert pd.api.types.is_datetime64_any_dtype(table["month"])
@@ -93,7 +94,8 @@ def test_cache_is_never_written_beside_read_only_inputs(tmp_path):
 
 def test_no_files_give_an_empty_table_with_the_canonical_columns(tmp_path):
     table = load_prescribing(tmp_path)
-    assert list(table.columns) == ["practice_code", "month", "bnf_code", "items", "quantity", "cost"]
+    assert list(table.columns) == ["practice_code", "month", "bnf_code", "items", "quantity", "cost",
+                                   "description", "dmd_code"]
     assert table.empty
 
 
@@ -208,3 +210,74 @@ def test_only_the_most_recently_used_combined_files_are_kept(tmp_path, monkeypat
     assert made["a"] in combined() and made["b"] not in combined() and len(combined()) == 2
     again = load_prescribing(sets["b"])  # a pruned set is assembled again from its month caches
     assert again["items"].sum() == 10 + 3 + 2 and first_a["items"].sum() == 10 + 3
+
+
+# --- PHS's own description columns (issue 13) ---------------------------------------------------
+
+HEADER_2024 = s.PITC_HEADER_2024
+
+
+def _line(practice, bnf, description, dmd, items=1, month="202410"):
+    return f"S08000030,{practice},{dmd},{bnf},{description},AMP,{items},{items * 28},{items * 1.5},{month}"
+
+
+DESCRIBED = [
+    _line("10002", "0103050L0AAAAAA", "LANSOPRAZOLE 15MG GASTRO-RESISTANT CAPSULES", "317284002"),
+    _line("10002", "0103050L0AAABAB", "LANSOPRAZOLE 30MG GASTRO-RESISTANT CAPSULES", "317285001"),
+    _line("10017", "0103050L0AAABAB", "", ""),  # blank cells: the code keeps its first non-blank value
+    _line("10017", "0103050L0AAABAB", "LANSOPRAZOLE 30MG GASTRO-RESISTANT CAPSULES", "317285001"),
+    _line("99996", "0103050P0AAAAAA", "OMEPRAZOLE 20MG GASTRO-RESISTANT CAPSULES", "317354001"),
+]
+
+
+def _descriptions(table):
+    return {str(r.bnf_code): (r.description, r.dmd_code) for r in table.itertuples()}
+
+
+@pytest.mark.parametrize("reader", ["arrow", "pandas"])
+def test_description_and_dmd_code_are_kept_as_categoricals_per_bnf_code(tmp_path, monkeypatch, reader):
+    path = s.write(tmp_path / "pitc202410.csv", [HEADER_2024, *DESCRIBED])
+    if reader == "pandas":
+        monkeypatch.setattr(module, "_read_with_arrow", lambda *_a: None)
+    table = module.read_prescribing_file(path)
+    assert isinstance(table["description"].dtype, pd.CategoricalDtype)
+    assert isinstance(table["dmd_code"].dtype, pd.CategoricalDtype)
+    assert _descriptions(table) == {
+        "0103050L0AAAAAA": ("LANSOPRAZOLE 15MG GASTRO-RESISTANT CAPSULES", "317284002"),
+        "0103050L0AAABAB": ("LANSOPRAZOLE 30MG GASTRO-RESISTANT CAPSULES", "317285001"),
+    }
+    # the DMD code is text, never a number that loses digits
+    assert table["dmd_code"].cat.categories.dtype == "str"
+
+
+def test_a_file_without_the_columns_loads_with_all_null_description(tmp_path):
+    path = s.write_pitc(tmp_path, "202410", ROWS, header=s.PITC_HEADER_OLD)  # no DMDCode
+    table = load_prescribing([path])
+    assert table["dmd_code"].isna().all() and len(table) == 3
+    header = "HBT,GPPractice,BNFItemCode,NumberOfPaidItems,PaidQuantity,GrossIngredientCost,PaidDateMonth"
+    bare = s.write(tmp_path / "other" / "pitc202411.csv",
+                   [header, "S08000030,10002,0501013B0AAABAB,3,21,4.5,202411"])
+    table = load_prescribing([bare])
+    assert table["description"].isna().all() and table["dmd_code"].isna().all()
+    assert table["items"].tolist() == [3]
+
+
+def test_windows_1252_descriptions_are_decoded(tmp_path, monkeypatch):
+    lines = [HEADER_2024, _line("10002", "1502010J0AAAFAF", "LIDOCAINE 5% MEDICATED PLASTERS CAF\u00c9", "1")]
+    path = s.write(tmp_path / "pitc202410.csv", lines, encoding="cp1252", newline="\r\n")
+    monkeypatch.setattr(module, "_read_with_pandas", _no_pandas_read)
+    table = module.read_prescribing_file(path)
+    assert table["description"].tolist() == ["LIDOCAINE 5% MEDICATED PLASTERS CAF\u00c9"]
+
+
+def test_descriptions_survive_both_caches_and_mixed_files(tmp_path):
+    described = s.write(tmp_path / "pitc202410.csv", [HEADER_2024, *DESCRIBED])
+    bare = s.write_pitc(tmp_path, "202411", ROWS[:2], header=s.PITC_HEADER_OLD)
+    first = load_prescribing([described, bare])
+    again = load_prescribing([described, bare])  # the combined Arrow cache
+    pd.testing.assert_frame_equal(first, again)
+    october = first[first["month"] == pd.Timestamp("2024-10-01")]
+    assert _descriptions(october)["0103050L0AAAAAA"][0].startswith("LANSOPRAZOLE 15MG")
+    november = first[first["month"] == pd.Timestamp("2024-11-01")]
+    assert november["description"].eq("SOME DRUG").all() and november["dmd_code"].isna().all()
+    assert module.CACHE_VERSION >= 2
