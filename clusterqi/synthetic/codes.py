@@ -119,7 +119,9 @@ _ANTIBACTERIALS = {
 #: antibacterials, dosulepin before the anticholinergic list, SABA and ICS inhalers before
 #: the other inhalers).
 GROUPS: tuple[Group, ...] = (
-    Group("antibacterial_4c", (f"{_4C}:numerator",), 0.14, season=0.30, peak=1, trend=-0.03,
+    # 4C antibiotics (UTI, cellulitis) are less seasonal than the respiratory antibacterials,
+    # so the 4C share is mildly seasonal (higher in summer)
+    Group("antibacterial_4c", (f"{_4C}:numerator",), 0.14, season=0.15, peak=1, trend=-0.03,
           dispersion=25, practice_sd=0.28, age=0.2, solid_pack="course", least=3,
           chemicals={"co-amoxiclav": 5, "cefalexin": 4, "ciprofloxacin": 2.5, "clindamycin": 0.6,
                      "cefuroxime": 0.3, "levofloxacin": 0.3, "cefixime": 0.2, "ofloxacin": 0.3,
