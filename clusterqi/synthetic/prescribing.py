@@ -16,8 +16,8 @@ practice's preference between the presentations of a group, ``season`` a yearly 
 mean 1 and shape ``Group.dispersion`` drawn afresh each month (repeat prescribing is lumpy:
 a practice's monthly items have variance mu + mu^2 / k, several times the mean), ``e`` a small
 practice-wide month effect, and ``plant`` the planted effects (:mod:`clusterqi.synthetic.plants`;
-a planted unit's own random effects on the indicator's presentations are set to zero so that the
-plant's size is its distance from Scotland).
+a planted outlier's own random and age effects on the indicator's presentations are set to zero
+so that the plant's size is its distance from Scotland).
 
 Quantity is items x pack sizes drawn per item (``codes.PACKS``), cost quantity x unit cost.
 
@@ -198,11 +198,10 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
     w = np.clip(rng.normal(0, 1, (n_p, n_c)), -EFFECT_CLIP, EFFECT_CLIP) * CODE_SD
     beta = np.array([g.age for g in groups])
     log_age = np.log(prac["old_share"].to_numpy() / OLD_SHARE_MEAN)[:, None] * beta[None, :]
-    random_part = (u + v[clusters])[:, g_idx] + w
+    log_effect = (u + v[clusters])[:, g_idx] + w + log_age[:, g_idx]
     mult, neutral, missing, coding = _plant_arrays(world, codes, catalogue, months, p_index)
     for p, mask in neutral.items():
-        random_part[p, mask] = 0.0
-    log_effect = random_part + log_age[:, g_idx]
+        log_effect[p, mask] = 0.0          # a planted unit sits at Scotland x its plant
     rate = codes["rate"].to_numpy() / 1000.0 * DAYS_PER_MONTH
     season = season_factors(groups, months)
     trend = trend_factors(groups, months)
