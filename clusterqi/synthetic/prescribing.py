@@ -138,14 +138,19 @@ def _plant_arrays(world: World, codes: pd.DataFrame, catalogue: dict[str, Indica
 
 
 def _coding_pair(codes: pd.DataFrame, ind: Indicator) -> tuple[int, int]:
-    """Two numerator presentations: the commonest, and another of the same chemical if any."""
+    """Two numerator presentations: the commonest, and the next one most like it (same
+    chemical and strength, else same chemical, else the next commonest), so that a coding
+    switch moves items between codes without changing doses."""
     inside = np.flatnonzero(np.asarray(ind.numerator.bnf_codes.matches(codes["bnf_code"]),
                                        dtype=bool))
     order = inside[np.argsort(-codes["rate"].to_numpy()[inside], kind="stable")]
     a = int(order[0])
     chem = codes["bnf_code"].str[:9].to_numpy()
-    same = [int(i) for i in order[1:] if chem[i] == chem[a]]
-    return a, (same[0] if same else int(order[1]))
+    strength = codes["strength"].to_numpy(dtype=float) if "strength" in codes else \
+        np.full(len(codes), np.nan)
+    same_dose = [int(i) for i in order[1:] if chem[i] == chem[a] and strength[i] == strength[a]]
+    same_chem = [int(i) for i in order[1:] if chem[i] == chem[a]]
+    return a, (same_dose or same_chem or [int(order[1])])[0]
 
 
 #: Pack classes in the order ``pack_class`` numbers them.
