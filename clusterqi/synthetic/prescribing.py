@@ -261,7 +261,8 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
         n = items[rows, cols]
         # prescribing not attributable to a practice (the loaders must drop it)
         k = min(5, n_c)
-        extra_cols = np.concatenate([(np.arange(k) + j) % n_c for j in range(len(NON_PRACTICE_CODES))])
+        extra_cols = np.concatenate([(np.arange(k) + j) % n_c
+                                     for j in range(len(NON_PRACTICE_CODES))])
         extra_rows = np.repeat(np.arange(len(NON_PRACTICE_CODES)), k)
         extra_items = rng.poisson(NON_PRACTICE_ITEMS, len(extra_cols)) + 1
         cols = np.concatenate([cols, extra_cols])
