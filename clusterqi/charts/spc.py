@@ -62,6 +62,8 @@ CHART_TYPES = {
                 "between months)"),
     "u_prime": ("Laney u' chart (a rate each month, limits widened by the usual variation "
                 "between months)"),
+    "ratio_prime": ("ratio-to-Scotland Laney chart (each month against Scotland's rate that "
+                    "month, limits widened by the usual variation between months)"),
     "ratio_xmr": ("ratio-to-Scotland XmR chart (each month against Scotland's rate that month, "
                   "limits from the average moving range)"),
     "p": "p chart (a proportion each month, limits at 3 sigma)",

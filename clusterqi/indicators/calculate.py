@@ -179,12 +179,20 @@ def _aggregate_with_items(rows, attributes, lookups) -> pd.DataFrame:
     both = pd.concat([rows.drop(columns="numerator_items"),
                       copy.drop(columns="numerator_items")], ignore_index=True)
     summed = aggregate_levels(both, attributes, lookups)
-    tagged = summed["indicator_id"].str.endswith(_ITEMS_TAG)
-    items = summed[tagged].assign(
-        indicator_id=summed.loc[tagged, "indicator_id"].str.removesuffix(_ITEMS_TAG)
-    ).rename(columns={"numerator": "numerator_items"}).drop(columns="denominator")
-    table = summed[~tagged].merge(items, on=KEY_COLUMNS, how="left", validate="1:1")
-    return table
+    tagged = summed["indicator_id"].str.endswith(_ITEMS_TAG).to_numpy()
+    table = summed[~tagged].reset_index(drop=True)
+    items = summed[tagged].reset_index(drop=True)
+    items["indicator_id"] = items["indicator_id"].str.removesuffix(_ITEMS_TAG)
+    # the copy's groups come out in the same order as the originals' (same rows, same order,
+    # groups in order of appearance); checked, with a merge as the fallback
+    aligned = len(items) == len(table) and all(
+        table[c].astype("str").fillna("\0").equals(items[c].astype("str").fillna("\0"))
+        for c in KEY_COLUMNS
+    )
+    if aligned:
+        return table.assign(numerator_items=items["numerator"].to_numpy())
+    items = items.rename(columns={"numerator": "numerator_items"}).drop(columns="denominator")
+    return table.merge(items, on=KEY_COLUMNS, how="left", validate="1:1")
 
 
 def calculate_indicators(

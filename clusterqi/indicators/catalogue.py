@@ -811,7 +811,7 @@ def catalogue_markdown(catalogue: Mapping[str, Indicator]) -> str:
         for ind in indicators:
             target = (
                 f"{ind.target.value:g} {ind.unit} ([{ind.target.source}]({ind.target.url}))"
-                if ind.target else "none published"
+                if ind.target else "none found in a public source"
             )
             basis = (
                 "dose-based (" + _MEASURE_WORDS[ind.numerator.measure] + ")" if ind.dose_based

@@ -3,33 +3,40 @@
 Every practice and cluster month series of every indicator gets a control chart, chosen per
 indicator by :func:`chart_type` (the ``spc_chart`` column):
 
-- **Laney p' chart** (``"p_prime"``) for proportions of counted items (e.g. the share of PPIs
-  at higher dose). A practice's or cluster's thousands of items a month make a p chart's
-  binomial limits so narrow that ordinary month-to-month variation falls outside them; the p'
-  chart widens them by the variation between months actually seen (sigma_z), and equals the p
-  chart when the data are binomial. Working days and seasons move numerator and denominator
-  together, so a share needs no seasonal correction. Source: Laney DB (2002) Improved control
-  charts for attributes, Quality Engineering 14(4):531-537; Mohammed MA et al. (2013) BMJ Qual
-  Saf 22:362-368; qicharts2 ``chart = "pp"``.
-- **Ratio-to-Scotland XmR chart** (``"ratio_xmr"``) for population rates, dose-based measures
-  (``ddd``, ``ome``, ``adq``), quantity and cost measures, and any indicator whose YAML says
-  ``seasonal: true``. The unit's value each month is divided by Scotland's value that month
-  (observed / expected, expected = the unit's denominator x Scotland's rate that month), which
+- **Ratio-to-Scotland Laney chart** (``"ratio_prime"``), for every prescribing indicator:
+  rates, shares, quantity, cost and dose measures (``ddd``, ``ome``, ``adq``), seasonal or not.
+  Each month the unit's observed numerator is compared with its expected numerator, expected =
+  the unit's denominator x Scotland's rate that month (indirect standardisation), which
   divides out what every practice shares: the number of working days in the month, bank
-  holidays, winter peaks. The ratio series is charted on an XmR chart (limits from its own
-  month-to-month variation, so repeat prescribing's lumpiness is allowed for too). ``cl``,
-  ``lcl`` and ``ucl`` are reported in the indicator's units, as the ratio's centre line and
-  limits times Scotland's value that month (so they follow Scotland's seasons month by month
-  and a chart of value against limits still reads as usual); a point is outside the limits
-  exactly when its ratio is. The lower limit is clipped at 0. Source: the indirectly
-  standardised ratio (observed / expected) of Spiegelhalter DJ (2005) Funnel plots for
-  comparing institutional performance, Stat Med 24:1185-1202, charted over time as in NHS
-  England "Making Data Count" (XmR) and NHSRplotthedots ``ptd_spc``.
+  holidays, winter peaks and national trends (e.g. the steady rise of DOACs in anticoagulant
+  prescribing). The ratio observed / expected is charted as a Laney u' chart with the expected
+  numerator as the exposure: per-month limits ``CL +/- 3 sigma_z sqrt(CL / expected_i)``, CL =
+  sum(observed) / sum(expected), sigma_z the mean moving range of the z-scores / 1.128, so the
+  limits allow for the real month-to-month variation (repeat prescribing is lumpier than
+  Poisson) and are wider in months with less expected activity. ``cl``, ``lcl`` and ``ucl`` are
+  reported in the indicator's units, as the ratio's centre line and limits times Scotland's
+  value that month (so they follow Scotland's seasons month by month and a chart of value
+  against limits still reads as usual); a point is outside the limits exactly when its ratio
+  is, and the rules are judged on the ratio. Sources: Laney DB (2002) Improved control charts
+  for attributes, Quality Engineering 14(4):531-537 (qicharts2 ``chart = "up"``); indirect
+  standardisation and observed / expected ratios as in Spiegelhalter DJ (2005) Funnel plots for
+  comparing institutional performance, Stat Med 24:1185-1202. Measured on the synthetic
+  Scotland (issue 12): plain Laney p' charts of shares flagged up to 59% of unplanted cluster
+  series (the national DOAC trend), the ratio-to-Scotland XmR chart up to 18% (skewed cost
+  measures); this chart kept every indicator with enough items at or below 15%.
+- ``"ratio_xmr"``: the same ratio on an XmR chart ("Making Data Count"), ``"p_prime"`` (Laney
+  p', qicharts2 ``pp``), and ``p``, ``u``, ``xmr``, for analysts through ``add_spc(...,
+  charts={indicator_id: kind})``.
 - Local measures, which have no Scotland value, get the Laney p' (proportion) or u' (rate)
-  chart (``"u_prime"``; qicharts2 ``chart = "up"``).
-- A series with fewer than :data:`MIN_POINTS_FOR_LIMITS` (12) useful months (a value, a
-  positive denominator, and for ratio charts a Scotland value) gets no limits: ``cl, lcl, ucl``
-  are missing, ``spc_signal`` and ``run_signal`` False and ``spc_rule`` says why.
+  chart (``"p_prime"``, ``"u_prime"``).
+- No limits (``cl, lcl, ucl`` missing, ``spc_signal`` and ``run_signal`` False, ``spc_rule``
+  saying why) for a series with fewer than :data:`MIN_POINTS_FOR_LIMITS` (12) useful months (a
+  value, a positive denominator, and for ratio charts a Scotland value), or with fewer than
+  :data:`MIN_MEDIAN_COUNT` (5) items behind the numerator in the median month (the table's
+  ``numerator_items``; without it, the numerator of item-count measures): with so few events
+  the counts are too skewed for 3-sigma limits and the run rules (the normal approximation
+  needs about 5 or more events a point; Montgomery DC, *Introduction to Statistical Quality
+  Control*, ch. 7).
 
 Special causes (NHS England "Making Data Count" rules, as :mod:`clusterqi.stats.spc`): a point
 outside the limits; 7 or more consecutive points on one side of the centre line; 7 or more
@@ -83,9 +90,12 @@ __all__ = [
     "SPC_COLUMNS",
     "CHART_KINDS",
     "CHART_EXPLANATIONS",
-    "RATIO_MEASURES",
+    "RATIO_CHARTS",
+    "COUNT_MEASURES",
     "MIN_POINTS_FOR_LIMITS",
+    "MIN_MEDIAN_COUNT",
     "SHORT_SERIES_NOTE",
+    "FEW_ITEMS_NOTE",
     "chart_type",
     "spc_explanation",
     "add_spc",
@@ -97,13 +107,19 @@ SPC_LEVELS = ("practice", "cluster")
 SPC_COLUMNS = ["spc_chart", "cl", "lcl", "ucl", "spc_signal", "spc_flag", "spc_rule",
                "run_signal", "spc_phase"]
 #: Values of ``spc_chart`` (p, u and xmr remain for analysts' own calls of :func:`spc_frame`).
-CHART_KINDS = ("p_prime", "u_prime", "ratio_xmr", "p", "u", "xmr")
-#: Numerator measures that are not counts of items: charted as a ratio to Scotland.
-RATIO_MEASURES = ("quantity", "cost", "ddd", "ome", "adq")
+CHART_KINDS = ("ratio_prime", "ratio_xmr", "p_prime", "u_prime", "p", "u", "xmr")
+#: Charts on the ratio of the unit to Scotland (need ``scotland_value``).
+RATIO_CHARTS = ("ratio_prime", "ratio_xmr")
+#: Numerator measures that count items (events): the minimum-count rule applies to them.
+COUNT_MEASURES = ("items",)
 #: Fewest useful months for control limits (Laney or XmR); shorter series get a note instead.
 MIN_POINTS_FOR_LIMITS = 12
+#: Fewest items in the median month of a count series for control limits.
+MIN_MEDIAN_COUNT = 5
 SHORT_SERIES_NOTE = (f"fewer than {MIN_POINTS_FOR_LIMITS} months with data: no control limits "
                      "yet")
+FEW_ITEMS_NOTE = (f"fewer than {MIN_MEDIAN_COUNT} items in a typical month: too few for "
+                  "monthly control limits; see the 12-month total")
 #: The plain sentence for GPs on how each chart kind judges a month.
 CHART_EXPLANATIONS = {
     "p_prime": (
@@ -111,6 +127,11 @@ CHART_EXPLANATIONS = {
         "usual ups and downs from month to month, so a point outside the dashed lines, or a "
         f"run of {SHIFT_LENGTH} months on one side of the centre line, is unusual for this "
         "unit."
+    ),
+    "ratio_prime": (
+        "Each month is compared with Scotland's rate that month, so winter peaks, short months "
+        "and national trends that affect every practice do not count as signals; a point "
+        "outside the dashed lines is unusual for this unit."
     ),
     "ratio_xmr": (
         "Each month is compared with Scotland's rate that month, so winter peaks and short "
@@ -122,39 +143,48 @@ CHART_EXPLANATIONS = {
         "usual ups and downs from month to month, so a point outside the dashed lines, or a "
         f"run of {SHIFT_LENGTH} months on one side of the centre line, is unusual."
     ),
+    "p": "Each month's share is compared with this unit's own average (limits at 3 sigma).",
+    "u": "Each month's rate is compared with this unit's own average (limits at 3 sigma).",
+    "xmr": ("Each month is compared with this unit's own average; the limits come from the "
+            "usual change from one month to the next."),
 }
 
 
 def chart_type(indicator) -> str:
     """The control chart that fits an indicator or local measure (see the module docstring).
 
-    ``"p_prime"`` for proportions of counted items; ``"ratio_xmr"`` for rates, quantity, cost
-    and dose measures and ``seasonal: true`` indicators; a local measure (no prescribing
-    ``numerator``, so no Scotland value) gets ``"p_prime"`` or ``"u_prime"`` by its kind.
+    ``"ratio_prime"`` for prescribing indicators (they have a ``numerator`` and a Scotland
+    value each month); a local measure (no prescribing ``numerator``, so no Scotland value)
+    gets ``"p_prime"`` or ``"u_prime"`` by its kind.
 
     Example usage::
 
-        chart_type(catalogue["high_dose_ppi_share"])    # "p_prime"
+        chart_type(catalogue["high_dose_ppi_share"])    # "ratio_prime"
     """
-    numerator = getattr(indicator, "numerator", None)
-    if numerator is None:
+    if getattr(indicator, "numerator", None) is None:
         return "p_prime" if indicator.kind == "proportion" else "u_prime"
-    measure = getattr(numerator, "measure", "items")
-    if (indicator.kind == "proportion" and measure not in RATIO_MEASURES
-            and not getattr(indicator, "seasonal", False)):
-        return "p_prime"
-    return "ratio_xmr"
+    return "ratio_prime"
 
 
-def spc_explanation(indicator) -> str:
+def _counts_items(indicator) -> bool:
+    numerator = getattr(indicator, "numerator", None)
+    return numerator is None or getattr(numerator, "measure", "items") in COUNT_MEASURES
+
+
+def spc_explanation(indicator, chart: str | None = None) -> str:
     """One plain sentence for GPs on how the indicator's SPC chart judges a month.
+
+    ``chart`` names the kind when an analyst chose another than :func:`chart_type`'s.
 
     Example usage::
 
         spc_explanation(catalogue["antibacterial_items_per_1000_per_day"])
         # "Each month is compared with Scotland's rate that month, so winter peaks and ..."
     """
-    return CHART_EXPLANATIONS[chart_type(indicator)]
+    kind = chart or chart_type(indicator)
+    if kind not in CHART_EXPLANATIONS:
+        raise ValueError(f"chart {kind!r}; expected one of {sorted(CHART_EXPLANATIONS)}")
+    return CHART_EXPLANATIONS[kind]
 
 
 def _shift_within(values: np.ndarray, series: np.ndarray, k: int, fill) -> np.ndarray:
@@ -245,12 +275,13 @@ def spc_frame(
     charts: limits and rules never cross ids); ``direction`` per point: +1 when an increase is
     an improvement (``low_is_good`` false), -1 when a decrease is (true), 0 for no judgement;
     ``limit_points`` (bool, default all) the points that set each id's limits (a baseline);
-    ``reference`` Scotland's value per point, needed by ``"ratio_xmr"``.
+    ``reference`` Scotland's value per point, needed by the ratio charts.
 
     Returns :data:`SPC_COLUMNS` but ``spc_phase``. Same results as ``stats.p_chart``,
     ``u_chart``, ``p_prime_chart``, ``u_prime_chart`` and ``xmr_chart`` (moving ranges
-    screened; for ratio charts on ``y / reference``, limits times ``reference``, lower limit
-    clipped at 0) series by series.
+    screened) series by series; ``"ratio_prime"`` is ``u_prime_chart(numerator, denominator
+    x reference / multiplier)`` and ``"ratio_xmr"`` ``xmr_chart(y / reference)`` (lower limit
+    clipped at 0), their centre lines and limits times ``reference``.
     """
     n = len(y)
     y = np.asarray(y, float)
@@ -264,13 +295,17 @@ def spc_frame(
     ref = np.full(n, np.nan) if reference is None else np.asarray(reference, float)
     is_p, is_pp = chart == "p", chart == "p_prime"
     is_u, is_up = chart == "u", chart == "u_prime"
-    is_ratio = chart == "ratio_xmr"
+    is_ratio_x, is_ratio_l = chart == "ratio_xmr", chart == "ratio_prime"
+    is_ratio = is_ratio_x | is_ratio_l
     proportion = is_p | is_pp
-    attribute = proportion | is_u | is_up
-    laney = is_pp | is_up
-    individuals = (chart == "xmr") | is_ratio
+    attribute = proportion | is_u | is_up | is_ratio_l
+    laney = is_pp | is_up | is_ratio_l
+    individuals = (chart == "xmr") | is_ratio_x
     with np.errstate(divide="ignore", invalid="ignore"):
         judged = np.where(is_ratio, y / ref, y)
+        # ratio_prime: a u' chart of observed counts against expected = den x Scotland's rate
+        den = np.where(is_ratio_l, den * ref / mult, den)
+    mult = np.where(is_ratio_l, 1.0, mult)
     scale = np.where(is_ratio, ref, 1.0)
 
     # p / u (and Laney): centre from the limit points' sums; sigma_i binomial or Poisson
@@ -426,12 +461,14 @@ def add_spc(
     baseline_months: int | None = None,
     baseline_period: tuple[str | None, str | None] | None = None,
     phases: Mapping[object, Sequence[str]] | None = None,
+    charts: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Add :data:`SPC_COLUMNS` to the month rows of ``levels`` (null elsewhere).
 
     ``catalogue`` maps ``indicator_id`` to an object with ``kind``, ``multiplier``,
-    ``low_is_good`` and (optionally) ``numerator.measure`` and ``seasonal``; the chart is
-    :func:`chart_type`'s. Ratio charts need the table's ``scotland_value`` on month rows.
+    ``low_is_good`` and (optionally) ``numerator.measure``; the chart is :func:`chart_type`'s
+    unless ``charts`` names another of :data:`CHART_KINDS` for an indicator. Ratio charts need
+    the table's ``scotland_value`` on month rows.
 
     Options for analysts (qicharts2 ``freeze`` / ``part``, NHSRplotthedots ``rebase``):
     ``baseline_months`` (the first N months of every series set its limits; later months are
@@ -448,7 +485,14 @@ def add_spc(
     rows = table[mask].sort_values(["indicator_id", "level", "area_id", "period"],
                                    kind="stable")
     ids = rows["indicator_id"]
-    charts = ids.map({i: chart_type(ind) for i, ind in catalogue.items()}).to_numpy(object)
+    kinds = {i: chart_type(ind) for i, ind in catalogue.items()}
+    for indicator_id, kind in (charts or {}).items():
+        if kind not in CHART_KINDS:
+            raise ValueError(f"charts[{indicator_id!r}]: {kind!r}; expected one of "
+                             f"{list(CHART_KINDS)}")
+        kinds[indicator_id] = kind
+    charts = ids.map(kinds).to_numpy(object)
+    counts_items = ids.map({i: _counts_items(ind) for i, ind in catalogue.items()}).to_numpy(bool)
     series = rows.groupby(["indicator_id", "level", "area_id"], sort=False).ngroup().to_numpy()
     periods = rows["period"].astype(str).to_numpy()
     value = rows["value"].to_numpy(float)
@@ -456,12 +500,23 @@ def add_spc(
     den = rows["denominator"].to_numpy(float)
     reference = (rows["scotland_value"].to_numpy(float) if "scotland_value" in rows
                  else np.full(len(rows), np.nan))
-    is_ratio = charts == "ratio_xmr"
+    is_ratio = np.isin(charts, RATIO_CHARTS)
     with np.errstate(invalid="ignore"):
         useful = (np.isfinite(value) & np.isfinite(den) & (den > 0)
                   & (~is_ratio | (np.isfinite(reference) & (reference > 0))))
     n_useful = np.bincount(series[useful], minlength=int(series.max()) + 1 if len(series) else 0)
     long = n_useful[series] >= MIN_POINTS_FOR_LIMITS if len(series) else np.zeros(0, bool)
+    # the items behind the numerator (cost, dose) where the table has them, else item counts
+    if "numerator_items" in rows:
+        items = rows["numerator_items"].to_numpy(float)
+        counts_items = np.ones(len(rows), bool)
+    else:
+        items = num
+    median_count = (pd.Series(np.where(useful, items, np.nan)).groupby(series).median()
+                    .to_numpy()[series] if len(series) else np.zeros(0))
+    few = counts_items & long & ~(median_count >= MIN_MEDIAN_COUNT)
+    note = np.where(long, np.where(few, FEW_ITEMS_NOTE, None), SHORT_SERIES_NOTE)
+    long = long & ~few
     phase = _phase_numbers(rows, periods, phases)
     segment = pd.factorize(series * (int(phase.max()) + 1 if len(phase) else 1) + phase)[0]
     limit = _baseline_points(rows, periods, series, baseline_months, baseline_period)
@@ -474,7 +529,7 @@ def add_spc(
         "cl": np.nan, "lcl": np.nan, "ucl": np.nan,
         "spc_signal": pd.array(np.zeros(len(rows), bool), dtype="boolean"),
         "spc_flag": pd.array([None] * len(rows), dtype="str"),
-        "spc_rule": pd.array(np.where(long, None, SHORT_SERIES_NOTE), dtype="str"),
+        "spc_rule": pd.array(note, dtype="str"),
         "run_signal": pd.array(np.zeros(len(rows), bool), dtype="boolean"),
     }, index=rows.index)
     if long.any():

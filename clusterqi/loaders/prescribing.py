@@ -13,8 +13,10 @@ written beside the inputs, which may be read-only).
 
 Peak memory of a cold load is the result plus about 230 MB, of which the interpreter, pandas and
 Arrow take ~110 MB (or, for a short set, one month's read: about 490 MB in all for a national
-month). The result takes about 36 bytes a row: 12 synthetic national months (17.3 million rows)
-take 595 MB, and ``benchmarks/ingest.py`` measured their cold load at 822 MB peak RSS. All months
+month). The result takes about 39 bytes a row (36 before the two description columns, whose
+codes add one to four bytes): 12 synthetic national months (17.3 million rows) take about
+650 MB, and ``benchmarks/ingest.py`` measured their cold load at 896 MB peak RSS (830 MB
+without the description columns). All months
 are read and cached first, handing the memory each read freed back to the system; only then is the
 result allocated in its final dtypes and filled from the caches a batch of rows at a time; and the
 combined cache file is written from the result's own buffers, without a copy.

@@ -202,10 +202,15 @@ def _practice_details(world) -> pd.DataFrame:
 
 
 def _source_hash() -> str:
-    """Hash of the generator's own source, so any change to it regenerates cached folders."""
+    """Hash of the generator's own source and of the code list it draws presentations from,
+    so a change to either regenerates cached folders."""
+    from clusterqi.codelist import DATA_DIR
+
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.read_bytes())
+    for path in sorted(DATA_DIR.glob("*.csv")):
+        digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -214,8 +219,8 @@ def ensure_synthetic(seed: int = DEFAULT_SEED, months: int = DEFAULT_MONTHS,
     """The cached synthetic folder for these arguments, generated once.
 
     Kept in ``clusterqi.paths.cache_dir("synthetic", <key>)``; the key holds the arguments, the
-    generator version, a hash of the generator's source and the catalogue's hash, so a change
-    to any of them regenerates it. Written
+    generator version, a hash of the generator's source and code list, and the catalogue's
+    hash, so a change to any of them regenerates it. Written
     to a temporary folder and renamed, so a crash never leaves a half-written folder.
 
     Example usage::

@@ -14,15 +14,17 @@ disk does not have are skipped; a role no group claims gets a group of its own a
 :data:`DEFAULT_GROUP_RATE` (so any catalogue works).
 
 Quantities and costs follow the form (:data:`PACKS`, :data:`UNIT_COSTS`): tablets and capsules
-in 28/56/84 (antibacterial courses 6-28), patches 4-10, lidocaine plasters 30, inhalers 1 (or
-2), liquids 100-500 ml; so dose-based measures (quantity x strength / defined dose) and cost
-measures come out at Scottish levels.
+in 28/56/84 (antibacterial courses 6-28, long-term opioid and gabapentinoid repeats 28-100,
+hypnotic supplies 14-56), patches 4-10, lidocaine plasters 30, inhalers 1 (or 2), liquids
+100-500 ml; so dose-based measures (quantity x strength / defined dose) and cost measures come
+out at Scottish levels (on seed 42: gabapentinoids about 11 DDD, hypnotics and anxiolytics about
+25 ADQ, opioids about 550 mg OME, lidocaine plasters about GBP 2 per 1,000 patients per day).
 
 Sources of the rates: Scotland-like orders of magnitude from PHS Prescribing in the Community
 and the National Therapeutic Indicators (about 1.5-2.5 items per 1,000 patients per day for
 antibacterials, opioids and hypnotics; gabapentinoids about 10-15 DDD per 1,000 patients per
 day); the shares (4C about 8%, ibuprofen/naproxen about 80% of NSAIDs, DOACs about 85% of oral
-anticoagulants, MDIs about two thirds of inhalers) from OpenPrescribing's national deciles. They
+anticoagulants, MDIs about three quarters of inhalers) from OpenPrescribing's national deciles. They
 are plausible, not published Scottish values.
 
 Example usage::
@@ -119,7 +121,9 @@ _ANTIBACTERIALS = {
 #: antibacterials, dosulepin before the anticholinergic list, SABA and ICS inhalers before
 #: the other inhalers).
 GROUPS: tuple[Group, ...] = (
-    Group("antibacterial_4c", (f"{_4C}:numerator",), 0.14, season=0.30, peak=1, trend=-0.03,
+    # 4C antibiotics (UTI, cellulitis) are less seasonal than the respiratory antibacterials,
+    # so the 4C share is mildly seasonal (higher in summer)
+    Group("antibacterial_4c", (f"{_4C}:numerator",), 0.14, season=0.15, peak=1, trend=-0.03,
           dispersion=25, practice_sd=0.28, age=0.2, solid_pack="course", least=3,
           chemicals={"co-amoxiclav": 5, "cefalexin": 4, "ciprofloxacin": 2.5, "clindamycin": 0.6,
                      "cefuroxime": 0.3, "levofloxacin": 0.3, "cefixime": 0.2, "ofloxacin": 0.3,
@@ -280,10 +284,10 @@ PACKS: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
 }
 #: Median gross ingredient cost (GBP) per unit of quantity, by form class; a presentation's
 #: own cost is drawn around it (log-sd :data:`UNIT_COST_SD`) unless its group fixes one
-#: names its chemical.
-UNIT_COSTS = {"solid": 0.06, "course": 0.10, "repeat": 0.08, "short": 0.06, "liquid": 0.03, "patch": 2.5, "plaster": 2.4,
-              "mdi": 8.0, "dpi": 20.0, "inhaler": 25.0, "nebuliser": 0.3, "sachet": 0.3,
-              "other": 4.0}
+#: (``Group.unit_cost``).
+UNIT_COSTS = {"solid": 0.06, "course": 0.10, "repeat": 0.08, "short": 0.06, "liquid": 0.03,
+              "patch": 2.5, "plaster": 2.4, "mdi": 8.0, "dpi": 20.0, "inhaler": 25.0,
+              "nebuliser": 0.3, "sachet": 0.3, "other": 4.0}
 UNIT_COST_SD = 0.6
 
 _FORM_WORDS = (
@@ -409,7 +413,8 @@ def _weights(table: pd.DataFrame, groups: dict[str, Group], rng: np.random.Gener
         group = groups[row.group]
         forms = {**FORM_WEIGHTS, **group.forms}
         special = row.form_class == "solid" and (
-            row.form not in _PLAIN_SOLIDS or any(w in row.description.lower() for w in _SPECIAL_WORDS))
+            row.form not in _PLAIN_SOLIDS
+            or any(w in row.description.lower() for w in _SPECIAL_WORDS))
         usual = _lookup(row.chemical, USUAL_STRENGTHS)
         w[i] = (forms.get(row.form_class, 0.1) * _chemical_weight(row.chemical, group.chemicals)
                 * (BRANDED_WEIGHT if row.bnf_code[9:11] != "AA" else 1.0)
@@ -456,9 +461,9 @@ def _reference_list_sizes() -> np.ndarray:
 def _within_row_budget(table: pd.DataFrame, groups: dict[str, Group]) -> pd.DataFrame:
     """Each group's heaviest presentations, as many as :data:`ROW_BUDGET` allows.
 
-    Every group keeps its heaviest ``Group.least`` presentations; then presentations are added in order of the
-    share of their group's weight they carry (at most :data:`MAX_PER_GROUP` a group) while
-    the expected rows of a month (practices with at least one item, summed over
+    Every group keeps its heaviest ``Group.least`` presentations; then presentations are added
+    in order of the share of their group's weight they carry (at most :data:`MAX_PER_GROUP` a
+    group) while the expected rows of a month (practices with at least one item, summed over
     presentations, on Scotland-shaped list sizes) stay within the budget.
     """
     table = table.sort_values(["group", "weight", "bnf_code"], ascending=[True, False, True],
@@ -540,7 +545,7 @@ def background_codes(n: int, presentations: pd.DataFrame, rng: np.random.Generat
     rows = [real]
     missing = n - len(real)
     if missing > 0:
-        rows.append(_filler_codes(missing, roles.columns, catalogue))
+        rows.append(_filler_codes(missing, catalogue))
     out = pd.concat(rows, ignore_index=True)
     out["group"] = BACKGROUND.name
     out["rate"] = BACKGROUND_TOP_RATE / (np.arange(len(out)) + 1.0) ** BACKGROUND_DECAY
@@ -549,7 +554,7 @@ def background_codes(n: int, presentations: pd.DataFrame, rng: np.random.Generat
     return out.drop(columns="form")
 
 
-def _filler_codes(n: int, _columns, catalogue: Mapping[str, Indicator]) -> pd.DataFrame:
+def _filler_codes(n: int, catalogue: Mapping[str, Indicator]) -> pd.DataFrame:
     """Invented background codes (chemical ``..0Y?``, a form no real chemical uses)."""
     lists = [cl for ind in catalogue.values() for cl in ind.code_lists()]
     codes = []

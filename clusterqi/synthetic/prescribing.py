@@ -16,8 +16,8 @@ practice's preference between the presentations of a group, ``season`` a yearly 
 mean 1 and shape ``Group.dispersion`` drawn afresh each month (repeat prescribing is lumpy:
 a practice's monthly items have variance mu + mu^2 / k, several times the mean), ``e`` a small
 practice-wide month effect, and ``plant`` the planted effects (:mod:`clusterqi.synthetic.plants`;
-a planted unit's own random effects on the indicator's presentations are set to zero so that the
-plant's size is its distance from Scotland).
+a planted outlier's own random and age effects on the indicator's presentations are set to zero
+so that the plant's size is its distance from Scotland).
 
 Quantity is items x pack sizes drawn per item (``codes.PACKS``), cost quantity x unit cost.
 
@@ -138,14 +138,19 @@ def _plant_arrays(world: World, codes: pd.DataFrame, catalogue: dict[str, Indica
 
 
 def _coding_pair(codes: pd.DataFrame, ind: Indicator) -> tuple[int, int]:
-    """Two numerator presentations: the commonest, and another of the same chemical if any."""
+    """Two numerator presentations: the commonest, and the next one most like it (same
+    chemical and strength, else same chemical, else the next commonest), so that a coding
+    switch moves items between codes without changing doses."""
     inside = np.flatnonzero(np.asarray(ind.numerator.bnf_codes.matches(codes["bnf_code"]),
                                        dtype=bool))
     order = inside[np.argsort(-codes["rate"].to_numpy()[inside], kind="stable")]
     a = int(order[0])
     chem = codes["bnf_code"].str[:9].to_numpy()
-    same = [int(i) for i in order[1:] if chem[i] == chem[a]]
-    return a, (same[0] if same else int(order[1]))
+    strength = codes["strength"].to_numpy(dtype=float) if "strength" in codes else \
+        np.full(len(codes), np.nan)
+    same_dose = [int(i) for i in order[1:] if chem[i] == chem[a] and strength[i] == strength[a]]
+    same_chem = [int(i) for i in order[1:] if chem[i] == chem[a]]
+    return a, (same_dose or same_chem or [int(order[1])])[0]
 
 
 #: Pack classes in the order ``pack_class`` numbers them.
@@ -198,11 +203,10 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
     w = np.clip(rng.normal(0, 1, (n_p, n_c)), -EFFECT_CLIP, EFFECT_CLIP) * CODE_SD
     beta = np.array([g.age for g in groups])
     log_age = np.log(prac["old_share"].to_numpy() / OLD_SHARE_MEAN)[:, None] * beta[None, :]
-    random_part = (u + v[clusters])[:, g_idx] + w
+    log_effect = (u + v[clusters])[:, g_idx] + w + log_age[:, g_idx]
     mult, neutral, missing, coding = _plant_arrays(world, codes, catalogue, months, p_index)
     for p, mask in neutral.items():
-        random_part[p, mask] = 0.0
-    log_effect = random_part + log_age[:, g_idx]
+        log_effect[p, mask] = 0.0          # a planted unit sits at Scotland x its plant
     rate = codes["rate"].to_numpy() / 1000.0 * DAYS_PER_MONTH
     season = season_factors(groups, months)
     trend = trend_factors(groups, months)
@@ -257,7 +261,8 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
         n = items[rows, cols]
         # prescribing not attributable to a practice (the loaders must drop it)
         k = min(5, n_c)
-        extra_cols = np.concatenate([(np.arange(k) + j) % n_c for j in range(len(NON_PRACTICE_CODES))])
+        extra_cols = np.concatenate([(np.arange(k) + j) % n_c
+                                     for j in range(len(NON_PRACTICE_CODES))])
         extra_rows = np.repeat(np.arange(len(NON_PRACTICE_CODES)), k)
         extra_items = rng.poisson(NON_PRACTICE_ITEMS, len(extra_cols)) + 1
         cols = np.concatenate([cols, extra_cols])

@@ -127,7 +127,7 @@ def test_sentence_says_when_no_change_has_held(table):
     assert "No change has held yet: no run of 7 months on one side of the baseline" in text
 
 
-@pytest.mark.parametrize("kind", ["p_prime", "u_prime", "ratio_xmr"])
+@pytest.mark.parametrize("kind", ["ratio_prime", "ratio_xmr", "p_prime", "u_prime"])
 def test_subtitle_explains_the_chart_kind_to_a_gp(table, kind):
     from clusterqi.indicators.series import CHART_EXPLANATIONS
 

@@ -129,3 +129,20 @@ def test_ddd_scales_linearly_with_strength(mg):
     one = _one("0408010AEAAABAB", f"Pregabalin {mg}mg capsules", "ddd")[0]
     two = _one("0408010AEAAABAB", f"Pregabalin {2 * mg}mg capsules", "ddd")[0]
     assert one == pytest.approx(mg / 300) and two == pytest.approx(2 * one)
+
+
+@pytest.mark.parametrize("indicator_id", ["opioid_ome_per_1000_per_day", "gabapentinoid_ddd_per_1000_per_day",
+                                          "hypnotics_anxiolytics_adq_per_1000_per_day"])
+def test_real_presentations_of_dose_indicators_get_a_factor_or_a_stated_reason(indicator_id):
+    from clusterqi.codelist import load_presentations
+    from clusterqi.indicators import load_catalogue
+
+    indicator = load_catalogue()[indicator_id]
+    codes = load_presentations()
+    counted = codes[indicator.numerator.bnf_codes.matches(codes["bnf_code"]).to_numpy()]
+    factors, findings = dose_factors(counted["bnf_code"].tolist(), counted["bnf_name"].tolist(),
+                                     indicator.numerator.measure, indicator_id)
+    assert np.isfinite(factors).mean() >= 0.95, findings.to_string()
+    assert (factors[np.isfinite(factors)] > 0).all()
+    assert set(findings["bnf_code"]) == set(counted["bnf_code"][~np.isfinite(factors)])
+    assert findings["reason"].str.len().gt(10).all()

@@ -8,6 +8,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clusterqi import stats
 from clusterqi.disclosure import DisclosurePolicy, apply_disclosure, suppress_cells
@@ -144,3 +146,37 @@ def test_disclosure_suppresses_few_items_whatever_their_cost(table):
     released, _ = apply_disclosure(table, policy)
     hidden = released[released.qualifier == "c"]
     assert hidden["numerator_items"].isna().all() and hidden["numerator"].isna().all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 5000), st.floats(0.01, 500), st.floats(1e3, 1e8))
+def test_scaled_intervals_hold_the_value_and_widen_with_confidence(items, per_item, den):
+    """Property: for a dose or cost rate, lower_998 <= lower_95 <= value <= upper_95 <= upper_998,
+    and the interval is the item interval times the dose per item."""
+    rows = pd.DataFrame({"indicator_id": ["d"], "numerator": [items * per_item],
+                         "numerator_items": [float(items)], "denominator": [den]})
+    out = add_values(rows, {"d": "rate"}, {"d": 1000.0}, {"d": "cost"}).iloc[0]
+    assert out.lower_998 <= out.lower_95 <= out.value * (1 + 1e-9)
+    if items:
+        assert out.value <= out.upper_95 * (1 + 1e-9) <= out.upper_998 * (1 + 1e-9)
+        item_ci = stats.rate_ci(items, den, multiplier=1000, confidence=0.95)
+        assert out.upper_95 == pytest.approx(item_ci["upper"].iloc[0] * per_item)
+
+
+def test_items_follow_their_rows_even_if_level_sums_come_back_reordered(monkeypatch):
+    import clusterqi.indicators.calculate as calculate
+
+    catalogue = {i: CATALOGUE[i] for i in (GABA, LIDO)}
+    expected = calculate_indicators(_dataset(), catalogue, "2025-02", months=2)
+    real = calculate.aggregate_levels
+
+    def shuffled(*args, **kwargs):
+        out = real(*args, **kwargs)
+        return out.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+    monkeypatch.setattr(calculate, "aggregate_levels", shuffled)
+    again = calculate_indicators(_dataset(), catalogue, "2025-02", months=2)
+    keys = ["indicator_id", "level", "area_id", "period"]
+    left = expected.set_index(keys)[["numerator", "numerator_items"]].sort_index()
+    right = again.set_index(keys)[["numerator", "numerator_items"]].sort_index()
+    pd.testing.assert_frame_equal(left, right)

@@ -101,7 +101,7 @@ def test_scotland_numerator_is_the_sum_over_practices(synthetic_indicators):
 
 
 def test_funnel_lines_come_from_the_tables_own_figures(synthetic_indicators, totals):
-    for indicator in ("antibiotics_4c_share", "gabapentinoid_items_per_1000"):
+    for indicator in ("antibiotics_4c_share", "gabapentinoid_ddd_per_1000_per_day"):
         lines = funnel_lines(synthetic_indicators, indicator, "practice", points=50)
         units = totals[(totals.indicator_id == indicator) & (totals.level == "practice")]
         assert len(lines) == 50
