@@ -17,7 +17,8 @@ applies) for each of these checks, with a plain-English reason:
   more than :data:`IMPLAUSIBLE_RATIO` times the median practice's;
 - ``coding_change``: a sudden shift in which of the indicator's codes the practice's items
   fall under (total variation distance of at least :data:`CODING_SHIFT_MIN` between the code
-  shares of the :data:`CODING_WINDOW` months before and after, and a chi-square p-value
+  shares of the :data:`CODING_WINDOW` months before and after, beyond the shift of all
+  practices together (seasons move the national mix), and a chi-square p-value
   below :data:`CODING_P_VALUE` after allowing for the practice's usual month-to-month
   variation, so noise is not mistaken for it), the mark of a coding or
   product switch rather than a clinical change;
@@ -285,8 +286,12 @@ def _list_size_jumps(dataset, codes: list[str]) -> pd.DataFrame:
 
 def _zero_months(rows: pd.DataFrame, missing: pd.DataFrame) -> pd.DataFrame:
     months = rows[rows["period_type"] == "month"].assign(month=lambda f: _month(f["period"]))
-    typical = months.groupby(["area_id", "indicator_id"])["numerator"].transform("median")
-    zero = months[(months["numerator"] == 0) & (typical >= ZERO_MONTH_MIN_TYPICAL)]
+    # items, not pounds or doses: a practice "usually prescribes" an indicator's medicines when
+    # it usually has ZERO_MONTH_MIN_TYPICAL items of them (one £300 item of a rare medicine is
+    # not a habit whose absence means a data problem)
+    count = _items(months)
+    typical = count.groupby([months["area_id"], months["indicator_id"]]).transform("median")
+    zero = months[(count == 0) & (typical >= ZERO_MONTH_MIN_TYPICAL)]
     gone = set(zip(missing["practice_code"], missing["month"]))
     out = [{
         "practice_code": r.area_id, "indicator_id": r.indicator_id, "month": r.month,
@@ -320,14 +325,30 @@ def _small_denominators(rows: pd.DataFrame, practices: pd.DataFrame,
     return _frame(out)
 
 
+def _items(rows: pd.DataFrame) -> pd.Series:
+    """The items behind each row's numerator (the numerator itself for item counts)."""
+    if "numerator_items" in rows.columns:
+        return pd.to_numeric(rows["numerator_items"], errors="coerce").fillna(
+            pd.to_numeric(rows["numerator"], errors="coerce"))
+    return pd.to_numeric(rows["numerator"], errors="coerce")
+
+
 def _implausible(rows: pd.DataFrame, kinds: Mapping[str, str | None]) -> pd.DataFrame:
     value = pd.to_numeric(rows["value"], errors="coerce")
-    median = value.groupby([rows["indicator_id"], rows["period"]]).transform("median")
     has_data = pd.to_numeric(rows["denominator"], errors="coerce") > 0
     proportion = rows["indicator_id"].map(lambda i: kinds.get(i) == "proportion")
     bad_number = has_data & (~np.isfinite(value.fillna(0)) | (value < 0))
     over_whole = proportion & (rows["numerator"] > rows["denominator"])
-    too_high = (median > 0) & (value > IMPLAUSIBLE_RATIO * median)
+    # "far above the median practice" judges the value for item counts; for pounds and doses it
+    # judges what one item is worth (a rare medicine makes a practice's cost per patient
+    # skewed, not implausible; £5,000 for one item of a cheap tablet is a data error)
+    items = _items(rows)
+    numerator = pd.to_numeric(rows["numerator"], errors="coerce")
+    per_item = (numerator / items.where(items > 0)).where(numerator != items)
+    judged = per_item.fillna(value).where(per_item.notna() | (numerator == items), np.nan)
+    median = judged.groupby([rows["indicator_id"], rows["period"]]).transform("median")
+    too_high = (median > 0) & (judged > IMPLAUSIBLE_RATIO * median)
+    value = judged.where(judged.notna(), value)
     hit = rows[bad_number | over_whole | too_high]
     out = []
     for r, v, med in zip(hit.itertuples(index=False), value[hit.index], median[hit.index]):
@@ -337,7 +358,7 @@ def _implausible(rows: pd.DataFrame, kinds: Mapping[str, str | None]) -> pd.Data
         elif not np.isfinite(v) or v < 0:
             why = f"the value {v} is negative or not a number"
         else:
-            why = f"the value is {v / med:.0f} times the median practice's"
+            why = f"the value (per item, for pounds and doses) is {v / med:.0f} times the median practice's"
         out.append({"practice_code": r.area_id, "indicator_id": r.indicator_id, "month": month,
                     "flag": "implausible_value",
                     "reason": f"Outside plausible bounds: {why}; check the data before acting."})
@@ -354,7 +375,9 @@ def _coding_changes(dataset, codes: list[str], catalogue: Mapping[str, Any],
         ind = catalogue.get(indicator_id)
         if ind is None:
             continue
-        measure = ind.numerator.measure
+        # which codes the items fall under: dose measures (DDD, OME, ADQ) are not columns of
+        # the prescribing table, and a coding switch shows in the items anyway
+        measure = ind.numerator.measure if ind.numerator.measure in rx.columns else "items"
         sub = rx.loc[rx["bnf_code"].isin(_matching_codes(ind, unique_codes)),
                      ["practice_code", "month", "bnf_code", measure]]
         if sub.empty:
@@ -372,10 +395,14 @@ def _coding_changes(dataset, codes: list[str], catalogue: Mapping[str, Any],
         csum = np.concatenate([np.zeros((n_p, 1, array.shape[2])), array.cumsum(axis=1)], axis=1)
         boundaries = list(range(CODING_WINDOW, n_m - CODING_WINDOW + 1))
         tv, stat, df = (np.zeros((n_p, len(boundaries))) for _ in range(3))
+        national = np.zeros(len(boundaries))
         for j, k in enumerate(boundaries):
             before = csum[:, k] - csum[:, k - CODING_WINDOW]
             after = csum[:, k + CODING_WINDOW] - csum[:, k]
             tv[:, j], stat[:, j], df[:, j] = _share_shift(before, after)
+            # the shift every practice shares (seasons move the mix of antibiotics): a coding
+            # change is the practice's own shift beyond it
+            national[j] = _share_shift(before.sum(axis=0)[None, :], after.sum(axis=0)[None, :])[0][0]
         # month-to-month variation beyond multinomial chance (over-dispersion), per practice:
         # the median boundary is ordinary, so a real switch stands out against it
         ratio = np.where(stat > 0, stat / df, np.nan)
@@ -386,7 +413,7 @@ def _coding_changes(dataset, codes: list[str], catalogue: Mapping[str, Any],
         scaled = stat / phi[:, None]
         pick = scaled.argmax(axis=1)
         rows_ = np.arange(n_p)
-        best_tv, best_stat = tv[rows_, pick], scaled[rows_, pick]
+        best_tv, best_stat = tv[rows_, pick] - national[pick], scaled[rows_, pick]
         best_p = chi2.sf(best_stat, df[rows_, pick])
         best_k = np.array(boundaries)[pick]
         practice_codes = full.levels[0]

@@ -43,7 +43,7 @@ from typing import Any
 import nbformat
 
 from clusterqi import __version__
-from clusterqi.charts.offline import CHART_CLASS, RUNTIME_PATTERN, runtime_script
+from clusterqi.charts.offline import CHART_CLASS, PACKED_SPEC_PATTERN, RUNTIME_PATTERN, runtime_script
 from clusterqi.paths import replacing
 
 __all__ = [
@@ -314,7 +314,6 @@ def render_html(executed_notebook: str | os.PathLike | nbformat.NotebookNode, ou
     return out
 
 
-_CHART_SPEC = re.compile(r"var spec = (.*?);\n  var options", re.DOTALL)
 
 
 
@@ -333,7 +332,7 @@ def measure_html(page: str | os.PathLike) -> dict[str, int]:
 
     total = size([page])
     runtime = size(m.group(0) for m in RUNTIME_PATTERN.finditer(page))
-    chart_data = size(m.group(1) for m in _CHART_SPEC.finditer(page))
+    chart_data = size(m.group(1) for m in PACKED_SPEC_PATTERN.finditer(page))
     download = size(m.group(0) for m in _NUMBERS_BLOCK.finditer(page))
     return {
         "total": total,

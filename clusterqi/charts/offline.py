@@ -10,9 +10,13 @@ registers one small renderer, ``"clusterqi"``, that emits
   function scope so its top-level ``const`` declarations cannot clash, and guarded so a second
   copy is a no-op;
 - per chart, only a ``<div class="clusterqi-chart">`` and a script calling ``vegaEmbed`` with the
-  spec (``</`` JSON-escaped so data cannot close the script), the SVG renderer (crisp in print,
-  readable by tests) and the "..." menu limited to export (the "Open in Vega Editor" action posts
-  the data to an external site, so it is off).
+  spec, the SVG renderer (crisp in print, readable by tests) and the "..." menu limited to export
+  (the "Open in Vega Editor" action posts the data to an external site, so it is off). The spec
+  travels gzip-compressed and base64-encoded (``var packed = "...";``: about a fifth of its JSON,
+  so a report with 16+ indicators stays small) and is unpacked by the browser's own
+  ``DecompressionStream`` before it is drawn; :func:`embedded_specs` reads the specs of a page
+  back, for size measurements and tests. Base64 cannot hold ``</``, so data cannot close the
+  script.
 
 Every embedded view (the vega-embed result) is pushed onto ``window.clusterqiViews`` so browser
 tests can read signals and data. A chart displayed before the runtime has loaded waits in
@@ -32,7 +36,9 @@ Example usage::
 
 from __future__ import annotations
 
+import base64
 import functools
+import gzip
 import json
 import re
 import uuid
@@ -53,6 +59,9 @@ __all__ = [
     "runtime_script",
     "chart_html",
     "escape_json_for_script",
+    "pack_spec",
+    "embedded_specs",
+    "PACKED_SPEC_PATTERN",
 ]
 
 RENDERER_NAME = "clusterqi"
@@ -72,7 +81,34 @@ EMBED_OPTIONS: dict[str, Any] = {
 }
 """vega-embed options for every chart: SVG, and no action that shows or sends the spec."""
 
+PACKED_SPEC_PATTERN = re.compile(r'var packed = "([A-Za-z0-9+/=]*)";')
+"""Matches one chart's packed spec in a page (group 1: the base64 text)."""
+
 _state = {"runtime_sent": False}
+
+
+def pack_spec(spec: dict) -> str:
+    """A spec as base64 of its gzip-compressed JSON (deterministic: no time stamp inside).
+
+    Example usage::
+
+        unpacked = json.loads(gzip.decompress(base64.b64decode(pack_spec(spec))))
+    """
+    text = json.dumps(spec, ensure_ascii=False, allow_nan=False, default=str,
+                      separators=(",", ":"))
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9,
+                                          mtime=0)).decode("ascii")
+
+
+def embedded_specs(page: str) -> list[dict]:
+    """Every chart spec packed in an HTML page (or notebook output), in page order.
+
+    Example usage::
+
+        specs = embedded_specs(Path("reports/demo/dundee-4.html").read_text())
+    """
+    return [json.loads(gzip.decompress(base64.b64decode(m.group(1))))
+            for m in PACKED_SPEC_PATTERN.finditer(page)]
 
 
 @functools.cache
@@ -151,12 +187,19 @@ def chart_html(spec: dict, embed_options: dict | None = None, element_id: str | 
         f'<div id="{element_id}" class="{CHART_CLASS}"></div>\n'
         '<script type="text/javascript">\n'
         "(function () {\n"
-        f"  var spec = {escape_json_for_script(spec)};\n"
+        f'  var packed = "{pack_spec(spec)}";\n'
         f"  var options = {escape_json_for_script(options)};\n"
         f'  var id = "{element_id}";\n'
+        "  function unpack() {\n"
+        "    var bytes = Uint8Array.from(atob(packed), function (c) { return c.charCodeAt(0); });\n"
+        "    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));\n"
+        "    return new Response(stream).text().then(JSON.parse);\n"
+        "  }\n"
         "  function draw() {\n"
         "    var el = document.getElementById(id);\n"
-        "    window.vegaEmbed(el, spec, options).then(function (result) {\n"
+        "    unpack().then(function (spec) {\n"
+        "      return window.vegaEmbed(el, spec, options);\n"
+        "    }).then(function (result) {\n"
         "      result.chartId = id;\n"
         "      (window.clusterqiViews = window.clusterqiViews || []).push(result);\n"
         "    }).catch(function (error) {\n"

@@ -10,13 +10,13 @@ from io import StringIO
 import pandas as pd
 import pytest
 
+from clusterqi.charts.offline import embedded_specs
 from clusterqi.cli import main
 from clusterqi.report_html import embedded_numbers
 from tests.batch.conftest import REPORT_NOTEBOOK, write_run_file
 from tests.conftest import require
 
 pytestmark = pytest.mark.slow
-SPEC = re.compile(r"var spec = (.*?);\n  var options", re.DOTALL)
 CODE_TOKEN = re.compile(r"(?<![\d.,])\d{5}(?![\d.,])")
 SIZE_FIELDS = re.compile(r"size|denominator|list", re.IGNORECASE)
 # Altair names each inline dataset after a hash of its content ("data-" + 32 hex digits). Such a
@@ -121,8 +121,10 @@ def test_no_report_of_a_cluster_audience_batch_holds_a_practice_name_code_or_lis
         parser = _Text()
         parser.feed(page)
         strings += parser.parts
-        for match in SPEC.finditer(page):
-            for key, value in _walk(json.loads(match.group(1))):
+        specs = embedded_specs(page)
+        assert specs, f"{cid}: no chart specs found"
+        for spec in specs:
+            for key, value in _walk(spec):
                 if isinstance(value, str) and not (key == "name" and DATASET_NAME.fullmatch(value)):
                     strings.append(value)
                 elif isinstance(value, (int, float)) and SIZE_FIELDS.search(key):

@@ -204,8 +204,11 @@ def test_rate_funnel_compares_observed_with_expected(table):
 def test_spc_columns_only_on_practice_and_cluster_months(table):
     months = table[(table.period_type == "month") & table.level.isin(["practice", "cluster"])]
     assert months.spc_chart.notna().all()
-    assert set(months[months.indicator_id == SHARE].spc_chart) == {"p"}
-    assert set(months[months.indicator_id == DAILY].spc_chart) == {"u"}
+    # every prescribing indicator: the unit's monthly ratio to Scotland on a Laney chart; two
+    # months are too few for limits, which the rule text says
+    assert set(months.spc_chart) == {"ratio_prime"}
+    assert not months.spc_signal.any()
+    assert months.spc_rule.str.contains("no control limits").all()
     others = table.drop(months.index)
     assert others[["spc_chart", "cl", "spc_signal", "run_signal"]].isna().all().all()
 

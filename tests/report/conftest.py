@@ -51,8 +51,19 @@ def _planted_clusters(table: pd.DataFrame, truth: pd.DataFrame) -> set[str]:
     return {cluster_of.get(u, u) for u in truth["unit_id"].dropna()}
 
 
+#: An indicator whose practice rows are suppressed more often than this is low-volume by nature
+#: (e.g. methotrexate 10 mg, liothyronine): every cluster has suppressed months of it.
+LOW_VOLUME_SHARE = 0.01
+
+
 def _suppressed_clusters(table: pd.DataFrame) -> set[str]:
-    rows = table[(table["level"] == "practice") & table["numerator"].between(1, THRESHOLD - 1)]
+    """Clusters with a suppressed practice cell of an indicator that is seldom suppressed."""
+    practices = table[table["level"] == "practice"]
+    count = practices.get("numerator_items", practices["numerator"])
+    small = count.between(1, THRESHOLD - 1)
+    share = small.groupby(practices["indicator_id"]).mean()
+    common = share[share <= LOW_VOLUME_SHARE].index
+    rows = practices[small & practices["indicator_id"].isin(common)]
     return set(rows["cluster_id"].dropna().astype(str))
 
 

@@ -53,7 +53,7 @@ def test_data_cannot_close_the_script_tag(chart):
     html = _html(chart)
     assert "</script><script>alert(1)" not in html
     assert html.count("</script>") == 1  # only the chart's own closing tag
-    spec = json.loads(re.search(r"var spec = (.*?);\n", html).group(1))
+    [spec] = offline.embedded_specs(html)
     assert spec["datasets"][next(iter(spec["datasets"]))][0]["name"].startswith("</script>")
 
 

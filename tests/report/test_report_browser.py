@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clusterqi.charts.offline import CHART_CLASS
+from clusterqi.charts.offline import CHART_CLASS, embedded_specs
 from clusterqi.report_html import embedded_numbers
 from clusterqi.report import MAX_REPORT_BYTES, measure_html
 from tests.conftest import SYNTHETIC_PERIOD_END
@@ -149,7 +149,7 @@ def test_cluster_audience_report_holds_no_practice_name_code_or_exact_list_size(
     own_sizes = {int(s) for s in practices.loc[practices["cluster_id"] == normal_cluster, "list_size"].dropna()}
     assert codes and names and own_sizes
 
-    specs = [json.loads(m) for m in re.findall(r"var spec = (.*?);\n  var options", page_html, re.S)]
+    specs = embedded_specs(page_html)
     assert specs
     chart_strings = set().union(*(_strings(s, set()) for s in specs))
     assert not chart_strings & codes, sorted(chart_strings & codes)[:5]
