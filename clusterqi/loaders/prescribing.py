@@ -57,7 +57,16 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 from clusterqi.errors import DataError
-from clusterqi.loaders.reading import ENCODINGS, file_sha256, read_header, require_columns, spreadsheet_row
+from clusterqi.loaders.reading import (
+    ENCODINGS,
+    HEADER_PROBE_BYTES,
+    MAX_COUNT,
+    check_file_end,
+    file_sha256,
+    read_header,
+    require_columns,
+    spreadsheet_row,
+)
 from clusterqi.paths import cache_dir, replacing
 
 __all__ = [
@@ -71,6 +80,7 @@ __all__ = [
     "prescribing_files",
     "month_from_name",
     "read_prescribing_file",
+    "check_month_matches_name",
     "load_prescribing",
 ]
 
@@ -142,9 +152,10 @@ def _release_memory() -> None:
 
 
 def month_from_name(path: Path) -> pd.Timestamp | None:
-    """The month a ``pitcYYYYMM.csv`` file name states, or None for other names."""
+    """The month a ``pitcYYYYMM.csv`` file name states, or None for other names (and for an
+    impossible month such as ``pitc202413.csv``, whose rows then say what is wrong)."""
     match = PRESCRIBING_FILE_PATTERN.match(Path(path).name)
-    if not match:
+    if not match or not 1 <= int(match["month"]) <= 12:
         return None
     return pd.Timestamp(year=int(match["year"]), month=int(match["month"]), day=1)
 
@@ -185,6 +196,14 @@ def _check_numeric(frame: pd.DataFrame, path: Path, month_column: str) -> None:
             _first_bad(column, path, raw, codes, expected, integer)
         if integer and pd.api.types.is_float_dtype(column) and (column % 1 != 0).any():
             _first_bad(column, path, raw, codes, expected, integer)
+    for raw in ("NumberOfPaidItems", "PaidQuantity", "GrossIngredientCost"):
+        huge = frame[raw].abs() > MAX_COUNT
+        if huge.any():
+            i = int(huge.to_numpy().nonzero()[0][0])
+            raise DataError(
+                f"{Path(path).name}, row {spreadsheet_row(i)} (GPPractice {codes.iloc[i]}), column "
+                f"{raw}: value {frame[raw].iloc[i]:.17g} is impossibly large; expected at most "
+                f"{MAX_COUNT:,} (a cell beyond that would wrap around in a 64-bit column)")
     negative = frame["NumberOfPaidItems"] < 0
     if negative.any():
         i = int(negative.to_numpy().nonzero()[0][0])
@@ -392,7 +411,10 @@ def _read_with_arrow(path: Path, needed: list[str], month_column: str) -> pd.Dat
     if table.num_rows == 0 or any(table.column(name).null_count for name in needed):
         return None
     items = table.column("NumberOfPaidItems").to_numpy()
-    if (items < 0).any():
+    if (items < 0).any() or (items > MAX_COUNT).any():
+        return None
+    if any(np.nanmax(np.abs(table.column(raw).to_numpy()), initial=0) > MAX_COUNT
+           for raw in ("PaidQuantity", "GrossIngredientCost")):
         return None
     _, month_codes, _, starts = _parse_months(table.column(month_column).to_numpy())
     if starts.isna().any():
@@ -458,8 +480,66 @@ def read_prescribing_file(path: Path) -> pd.DataFrame:
     month_column = next((name for name in MONTH_COLUMNS if name in header), MONTH_COLUMNS[0])
     needed = ["GPPractice", "BNFItemCode", *MEASURE_COLUMNS, month_column]
     require_columns(header, needed, path, "PHS prescribing (PaidDate is accepted for PaidDateMonth)")
+    check_file_end(path)
     table = _read_with_arrow(path, needed, month_column)
-    return table if table is not None else _read_with_pandas(path, needed, month_column)
+    table = table if table is not None else _read_with_pandas(path, needed, month_column)
+    named = month_from_name(path)
+    if named is not None and len(table) and (table["month"] != named).any():
+        _refuse_other_month(path, named, month_column)
+    return table
+
+
+def _month_of(value: str) -> pd.Timestamp | None:
+    digits = value.strip().strip('"')[:6]
+    try:
+        return pd.Timestamp(f"{digits[:4]}-{digits[4:6]}-01")
+    except ValueError:
+        return None
+
+
+def _refuse_other_month(path: Path, named: pd.Timestamp, month_column: str) -> None:
+    """Raise the DataError for a file holding a month its name does not: at its first such row."""
+    header = read_header(path)
+    position = header.index(month_column)
+    with open(path, "rb") as handle:
+        handle.readline()
+        for i, line in enumerate(handle):
+            cells = line.decode("utf-8", errors="replace").rstrip("\r\n").split(",")
+            if len(cells) != len(header):
+                continue   # a quoted comma in a description: the month is judged on other rows
+            month = _month_of(cells[position])
+            if month is not None and month != named:
+                raise DataError(
+                    f"{path.name}, row {spreadsheet_row(i)}, column {month_column}: value "
+                    f"{cells[position].strip()} is {month:%Y-%m}, but the file name says "
+                    f"{named:%Y-%m}; expected every row of a PHS monthly file to be its month "
+                    "(a renamed or mislabelled file would count a month twice and lose another)")
+    raise DataError(f"{path.name}: holds months other than {named:%Y-%m}, the month its name says")
+
+
+def check_month_matches_name(path: Path) -> None:
+    """The first data row's month against the file's name: cheap enough for every load.
+
+    The whole file is checked when it is first read (and cached by content); this catches a
+    cached file that was renamed since, e.g. August's data saved as ``pitc202607.csv``.
+    """
+    path = Path(path)
+    named = month_from_name(path)
+    if named is None:
+        return
+    header = read_header(path)
+    month_column = next((name for name in MONTH_COLUMNS if name in header), None)
+    if month_column is None:
+        return
+    with open(path, "rb") as handle:
+        head = handle.read(HEADER_PROBE_BYTES).split(b"\n")
+    if len(head) < 3:   # no complete data row in the probe: the full read decides
+        return
+    cells = head[1].decode("utf-8", errors="replace").rstrip("\r").split(",")
+    if len(cells) == len(header):
+        month = _month_of(cells[header.index(month_column)])
+        if month is not None and month != named:
+            _refuse_other_month(path, named, month_column)
 
 
 def _cache_path(path: Path) -> Path:
@@ -614,6 +694,8 @@ def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
         files = prescribing_files(paths) if paths.is_dir() else [paths]
     else:
         files = [Path(p) for p in paths]
+    for path in files:
+        check_month_matches_name(path)
     digests = [file_sha256(path) for path in files]
     combined = cache_dir("prescribing") / (
         "set-" + hashlib.sha256("\n".join(digests).encode()).hexdigest() + f"-v{CACHE_VERSION}{COMBINED_SUFFIX}")

@@ -107,3 +107,45 @@ def test_population_gaps_and_mismatches_are_warnings_naming_the_practice(tmp_pat
     mismatch = data.warnings[data.warnings["kind"] == "population_mismatch"]
     assert list(mismatch["practice_code"]) == ["10002"]
     assert "83,300 differs from the list size 8,330" in mismatch["message"].iloc[0]
+
+
+def test_a_file_whose_rows_are_another_month_than_its_name_is_refused(tmp_path):
+    from clusterqi.loaders import load_prescribing
+
+    path = s.write_pitc(tmp_path, "202608", [("10002", "0501013B0AAABAB", 3, 21, 4.5)])
+    load_prescribing([path])                       # cached under its content
+    moved = path.rename(tmp_path / "pitc202607.csv")   # August's data saved as July
+    with pytest.raises(DataError, match=r"pitc202607.csv, row 2, column PaidDateMonth: value "
+                                        r"202608 is 2026-08, but the file name says 2026-07"):
+        load_prescribing([moved])
+
+
+def test_a_month_mixed_into_a_file_is_refused_at_its_row(tmp_path):
+    from clusterqi.loaders import load_prescribing
+
+    lines = [s.PITC_HEADER_2024,
+             s.pitc_line("10002", "0501013B0AAABAB", 3, 21, 4.5, "202608"),
+             s.pitc_line("10017", "0501013B0AAABAB", 2, 14, 3.0, "202609")]
+    path = s.write(tmp_path / "pitc202608.csv", lines)
+    with pytest.raises(DataError, match=r"row 3, column PaidDateMonth: value 202609 is 2026-09"):
+        load_prescribing([path])
+
+
+@pytest.mark.parametrize("items", ["99999999999999999999", "1000000000000000"])
+def test_impossible_item_counts_are_refused_never_wrapped(tmp_path, items):
+    from clusterqi.loaders import load_prescribing
+
+    path = s.write_pitc(tmp_path, "202609", [("10002", "0501013B0AAABAB", items, 21, 4.5)])
+    with pytest.raises(DataError, match=r"row 2 \(GPPractice 10002\), column NumberOfPaidItems: "
+                                        r"value .* is impossibly large"):
+        load_prescribing([path])
+
+
+def test_a_prescribing_file_cut_short_is_refused(tmp_path):
+    from clusterqi.loaders import load_prescribing
+
+    path = s.write_pitc(tmp_path, "202609", [("10002", "0501013B0AAABAB", 3, 21, 4.5),
+                                             ("10017", "0501013B0AAABAB", 2, 14, 3.0)])
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(DataError, match="pitc202609.csv, line 3: the last line has no line ending"):
+        load_prescribing([path])
