@@ -23,7 +23,11 @@ applies) for each of these checks, with a plain-English reason:
   variation, so noise is not mistaken for it), the mark of a coding or
   product switch rather than a clinical change;
 - ``practice_opens`` / ``practice_closes``: the practice first appears in, or disappears from,
-  the quarterly list-size releases within the data.
+  the quarterly list-size releases within the data;
+- ``denominator_gap``: the loaders found no population for the practice in a release, or a
+  population total far from its list size (``Dataset.warnings`` kinds ``missing_population``,
+  ``population_mismatch``); its per-patient rows get no verdict, and its cluster's note says a
+  member practice is left out of (or untrusted in) the cluster's figures.
 
 A flag does not hide a value: :func:`apply_quality_flags` withholds the better/worse colouring
 of the flagged cells of a releasable table (``quality_flag`` = "data quality: see note", the
@@ -105,10 +109,15 @@ FLAGS = {
                      "coding or product switch rather than a clinical change.",
     "practice_opens": "The practice opened during the period; earlier months have no data.",
     "practice_closes": "The practice closed during the period; later months have no data.",
+    "denominator_gap": "The practice's registered population is missing or disagrees with its "
+                       "list size, so its per-patient figures are left out of the totals or not "
+                       "trusted.",
 }
 #: Flags that also affect the figures of the practice's cluster.
 CLUSTER_FLAGS = ("missing_month", "list_size_jump", "coding_change", "practice_opens",
-                 "practice_closes")
+                 "practice_closes", "denominator_gap")
+#: Dataset warnings that make a practice's population denominators unusable or untrusted.
+DENOMINATOR_WARNINGS = ("missing_population", "population_mismatch")
 FLAG_COLUMNS = ["practice_code", "indicator_id", "month", "flag", "reason"]
 VS_COLUMNS = ("vs_rest_of_cluster", "vs_rest_of_hscp", "vs_rest_of_hb", "vs_rest_of_scotland",
               "vs_rest_of_cluster_unadjusted", "vs_rest_of_hscp_unadjusted",
@@ -206,6 +215,7 @@ def assess_quality(dataset, indicator_table: pd.DataFrame,
         _small_denominators(rows, practices, kinds),
         _implausible(rows, kinds),
         _coding_changes(dataset, codes, catalogue, indicators),
+        _expand(_denominator_gaps(dataset, codes), [i for i in indicators if kinds[i] == "rate"]),
     ]
     flags = pd.concat([p for p in parts if not p.empty] or [_frame([])], ignore_index=True)
     flags["practice_code"] = flags["practice_code"].astype("str")
@@ -215,6 +225,20 @@ def assess_quality(dataset, indicator_table: pd.DataFrame,
     flags["month"] = pd.to_datetime(flags["month"])
     return flags.sort_values(["practice_code", "indicator_id", "month", "flag"],
                              na_position="first", ignore_index=True)
+
+
+def _denominator_gaps(dataset, codes: list[str]) -> pd.DataFrame:
+    """``denominator_gap`` for practices the loaders found without a usable population
+    (``Dataset.warnings`` of kinds :data:`DENOMINATOR_WARNINGS`), naming what was found."""
+    warned = getattr(dataset, "warnings", None)
+    if warned is None or warned.empty:
+        return _frame([])
+    rows = warned[warned["kind"].isin(DENOMINATOR_WARNINGS) & warned["practice_code"].isin(codes)]
+    out = [{"practice_code": r.practice_code, "indicator_id": "", "month": pd.NaT,
+            "flag": "denominator_gap",
+            "reason": f"Practice {r.practice_code}: {r.message}."}
+           for r in rows.drop_duplicates(["practice_code", "kind"]).itertuples(index=False)]
+    return _frame(out)
 
 
 def _open_close(dataset, practices: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -156,6 +156,28 @@ _SUMMED = ["numerator", "numerator_items", "denominator"]
 _ITEMS_TAG = "\x1fitems"
 
 
+def _without_denominator_gaps(counts: pd.DataFrame, catalogue: Mapping[str, object]
+                              ) -> tuple[pd.DataFrame, set[str]]:
+    """Practice-months of population rates with prescribing but no population: left out.
+
+    A practice missing from the population file would keep its items and lose its patients,
+    pushing its cluster's rate up (a confident "worse" from a broken denominator). Its numerator
+    for those months is withheld instead, so the practice gets no value and no verdict and the
+    totals above it leave it out. Returns the counts and the practice codes affected.
+    """
+    rates = {i for i, ind in catalogue.items() if ind.kind == "rate"}
+    denominator = pd.to_numeric(counts["denominator"], errors="coerce")
+    gap = counts["indicator_id"].isin(rates).to_numpy() & ~(denominator > 0).to_numpy()
+    gap &= (pd.to_numeric(counts["numerator"], errors="coerce").fillna(0) > 0).to_numpy()
+    if not gap.any():
+        return counts, set()
+    counts = counts.copy()
+    for column in ("numerator", "numerator_items"):
+        if column in counts.columns:
+            counts[column] = counts[column].astype("float64").where(~gap)
+    return counts, set(counts.loc[gap, "practice_code"].astype(str))
+
+
 def _practice_rows(counts, window, total_label: str):
     month_rows = counts.assign(
         period_type="month", period=counts["month"].dt.strftime("%Y-%m")
@@ -261,6 +283,13 @@ def calculate_indicators(
             "because their strength cannot be read or checked (table.attrs['dose_findings'])"
         )
     counts.attrs = {}
+    counts, gaps = _without_denominator_gaps(counts, catalogue)
+    if gaps:
+        warnings.append(
+            f"{len(gaps)} practice(s) have per-patient figures with no population to divide by "
+            f"in some months, and those months are left out of their practice, cluster, HSCP, "
+            f"board and Scotland figures: {', '.join(sorted(gaps)[:10])}"
+            f"{' ...' if len(gaps) > 10 else ''}")
     label = total_period_label(first, end)
     rows = _practice_rows(counts, window, label)
     attributes = practice_attributes(dataset.practices)

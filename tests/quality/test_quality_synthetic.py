@@ -143,3 +143,49 @@ def test_findings_outside_the_report_leave_its_rows_unmarked(flags, synthetic_in
     assert not notes["area_id"].isin(practices.loc[practices["cluster_id"] == clean[0],
                                                    "practice_code"]).any()
     assert (notes["level"] != "practice").all() or notes.empty
+
+
+def test_a_practice_without_population_is_left_out_flagged_and_gets_no_verdict(
+        synthetic_dataset, synthetic_indicators):
+    """A denominator gap never makes a confident verdict: the practice's per-patient figures are
+    withheld, its cluster's total leaves it out, and both carry a data-quality note."""
+    import dataclasses
+
+    from clusterqi.indicators import calculate_indicators, load_catalogue
+    from clusterqi.loaders.reading import warning_row, warnings_frame
+
+    ds = synthetic_dataset
+    practice = ds.practices[ds.practices["in_cluster"]].iloc[5]
+    code, cluster = practice["practice_code"], practice["cluster_id"]
+    warning = warnings_frame([warning_row("missing_population", "no population rows",
+                                          practice_code=code)])
+    gap = dataclasses.replace(
+        ds, populations=ds.populations[ds.populations["practice_code"] != code],
+        warnings=pd.concat([ds.warnings, warning], ignore_index=True))
+    rate = "gabapentinoid_ddd_per_1000_per_day"
+    catalogue = {rate: load_catalogue()[rate]}
+    table = calculate_indicators(gap, catalogue, "2026-09", months=12)
+    totals = table[table["period_type"] == "total"].set_index(["level", "area_id"])
+    assert pd.isna(totals.loc[("practice", code), "value"])
+    assert "no population to divide by" in " ".join(table.attrs["warnings"])
+    members = ds.practices.loc[ds.practices["cluster_id"] == cluster, "practice_code"]
+    full = synthetic_indicators[(synthetic_indicators["indicator_id"] == rate)
+                                & (synthetic_indicators["period_type"] == "total")
+                                & (synthetic_indicators["level"] == "practice")
+                                & synthetic_indicators["area_id"].isin(members)
+                                & (synthetic_indicators["area_id"] != code)]
+    # the cluster is the sum of its other practices: the gap's items are not in it
+    assert totals.loc[("cluster", cluster), "numerator"] == pytest.approx(full["numerator"].sum())
+
+    flags = assess_quality(gap, table, catalogue)
+    hit = flags[(flags["practice_code"] == code) & (flags["flag"] == "denominator_gap")]
+    assert list(hit["indicator_id"]) == [rate]
+    policy = DisclosurePolicy(cluster_id=cluster, salt="quality-test")
+    releasable, _ = apply_disclosure(table, policy)
+    flagged, notes = apply_quality_flags(releasable, flags, table, policy)
+    cluster_note = notes[(notes["level"] == "cluster") & (notes["flag"] == "denominator_gap")]
+    assert cluster_note["note"].str.startswith("A member practice:").all() and len(cluster_note)
+    marked = flagged[(flagged["level"] == "cluster") & (flagged["period_type"] == "total")
+                     & (flagged["area_id"] == cluster)]
+    assert len(marked) == 1 and marked["vs_rest_of_scotland"].isna().all()
+    assert (marked["quality_flag"] == QUALITY_NOTE).all()
