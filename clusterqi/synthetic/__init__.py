@@ -88,8 +88,39 @@ def write_synthetic(out: str | Path, seed: int = DEFAULT_SEED, months: int = DEF
     are copied into ``out`` and synthetic prescribing (with planted effects) is generated for
     the real practices, so Scotland's real clusters can be explored without real prescribing.
 
-    Constraints: ``scale`` is "default" or "real"; ``months`` >= 1; ``period_end`` "YYYY-MM".
+    Constraints: ``scale`` is "default" or "real"; ``months`` >= 1; ``period_end`` "YYYY-MM";
+    ``out`` is new, empty, or an earlier synthetic world (it holds ``ground_truth.csv``), which is
+    replaced. Everything is written into a temporary folder beside ``out`` and moved into place
+    only when complete, so an interrupted run never leaves a world that loads with months
+    missing.
     """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: a file is in the way; expected a folder for synthetic Scotland")
+    if out.is_dir() and any(out.iterdir()) and not (out / "ground_truth.csv").is_file():
+        raise DataError(f"{out}: the folder holds other files; expected a new or empty folder "
+                        "(or an earlier synthetic world, which is replaced)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        _write_world(tmp, seed, months, period_end, scale, practices, populations, lookups,
+                     progress)
+        if out.is_dir():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "world")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _write_world(out: Path, seed, months, period_end, scale, practices, populations, lookups,
+                 progress) -> None:
+    """write_synthetic's work, into an empty folder ``out``."""
     from clusterqi.indicators.catalogue import load_catalogue
     from clusterqi.synthetic import layouts
     from clusterqi.synthetic.plants import ground_truth_frame
@@ -130,7 +161,6 @@ def write_synthetic(out: str | Path, seed: int = DEFAULT_SEED, months: int = DEF
     for i, (month, frame) in enumerate(stream):
         layouts.write_pitc(out / f"pitc{month.year}{month.month:02d}.csv", month, frame,
                            old_layout=(i == 0 and len(month_index) > 1))
-    return out
 
 
 def code_table(seed: int = DEFAULT_SEED, scale: str = "default") -> pd.DataFrame:
