@@ -46,6 +46,7 @@ import ctypes.util
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -549,6 +550,13 @@ def _cache_path(path: Path) -> Path:
 def _ensure_cached(path: Path) -> Path:
     """The Parquet cache file of one PITC file, built first if missing (atomic write)."""
     target = _cache_path(path)
+    if target.is_file():
+        try:
+            pq.ParquetFile(target).metadata   # the footer: a cut or garbled file fails here
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            warnings.warn(f"the cached copy of {path.name} could not be read ({exc}); it is "
+                          "discarded and read again from the CSV", stacklevel=3)
+            target.unlink(missing_ok=True)
     if not target.is_file():
         table = pa.Table.from_pandas(read_prescribing_file(path), preserve_index=False)
         with replacing(target) as tmp:
@@ -700,9 +708,15 @@ def load_prescribing(paths: Path | Iterable[Path]) -> pd.DataFrame:
     combined = cache_dir("prescribing") / (
         "set-" + hashlib.sha256("\n".join(digests).encode()).hexdigest() + f"-v{CACHE_VERSION}{COMBINED_SUFFIX}")
     if combined.is_file():
-        table = feather.read_table(combined, memory_map=True)
-        _touch(combined)
-        return table.to_pandas(split_blocks=True, self_destruct=True)[PRESCRIBING_COLUMNS]
+        try:
+            table = feather.read_table(combined, memory_map=True)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            warnings.warn(f"the cached set of {len(files)} prescribing month(s) could not be read "
+                          f"({exc}); it is discarded and built again", stacklevel=2)
+            combined.unlink(missing_ok=True)
+        else:
+            _touch(combined)
+            return table.to_pandas(split_blocks=True, self_destruct=True)[PRESCRIBING_COLUMNS]
     cached = [_ensure_cached(path) for path in files]  # every CSV read is over before the result exists
     frame = _assemble(cached)
     if len(files) > 1:

@@ -149,3 +149,18 @@ def test_a_prescribing_file_cut_short_is_refused(tmp_path):
     path.write_bytes(path.read_bytes()[:-8])
     with pytest.raises(DataError, match="pitc202609.csv, line 3: the last line has no line ending"):
         load_prescribing([path])
+
+
+def test_a_corrupt_prescribing_cache_is_rebuilt_with_a_warning(tmp_path, monkeypatch):
+    from clusterqi.loaders import load_prescribing
+
+    monkeypatch.setenv("CLUSTERQI_CACHE", str(tmp_path / "cache"))
+    paths = [s.write_pitc(tmp_path, m, [("10002", "0501013B0AAABAB", 3, 21, 4.5)])
+             for m in ("202608", "202609")]
+    first = load_prescribing(paths)
+    for cached in (tmp_path / "cache").rglob("*"):
+        if cached.is_file():
+            cached.write_bytes(cached.read_bytes()[:20])   # every cache file cut short
+    with pytest.warns(UserWarning, match="could not be read"):
+        again = load_prescribing(paths)
+    assert again["items"].sum() == first["items"].sum() == 6
