@@ -31,6 +31,7 @@ from clusterqi.charts.theme import (
     LIMIT_LINE,
     MARKER_OUTLINE,
     SHAPES,
+    TARGET_LINE,
     category_scale,
     layer,
     shape_scale,
@@ -273,7 +274,19 @@ def funnel_chart(
         f"allowing for over-dispersion between {plural}. Points outside the 99.8% limits are "
         "unlikely to differ by chance alone.",
     ]
-    return layer(limit_layer, baseline_layer, points, label, params=(show_unadjusted,),
+    layers = [limit_layer, baseline_layer, points, label]
+    target = getattr(ind, "target", None)
+    if target is not None:
+        words = f"Target {inputs.format_value(target.value)} ({target.source})"
+        layers += [
+            alt.Chart().mark_rule(color=TARGET_LINE, strokeDash=[2, 2], strokeWidth=1.5)
+            .encode(y=alt.YDatum(float(target.value))),
+            alt.Chart().mark_text(align="right", dy=-6, color=TARGET_LINE, fontWeight="bold")
+            .encode(x=alt.XValue("width"), y=alt.YDatum(float(target.value)),
+                    text=alt.TextDatum(words)),
+        ]
+        subtitle.append(f"The dotted line is the published target: {words}.")
+    return layer(*layers, params=(show_unadjusted,),
                  title=alt.Title(f"{ind.title}, {inputs.period_label(period)}", subtitle=subtitle))
 
 

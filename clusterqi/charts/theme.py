@@ -51,6 +51,7 @@ __all__ = [
     "CLUSTER_LINE",
     "COMPARATOR_LINE",
     "LIMIT_LINE",
+    "TARGET_LINE",
     "RANGE_FILL",
     "INTERQUARTILE_FILL",
     "MARKER_OUTLINE",
@@ -96,6 +97,7 @@ NEUTRAL = HIGHER
 CLUSTER_LINE = "#000000"
 COMPARATOR_LINE = "#555555"
 LIMIT_LINE = "#4D4D4D"
+TARGET_LINE = "#0072B2"  # a published national target (Okabe-Ito blue)
 RANGE_FILL = "#E3E3E3"  # spine chart: Scotland's lowest to highest
 INTERQUARTILE_FILL = "#A6A6A6"  # spine chart: 25th to 75th percentile
 MARKER_OUTLINE = "#333333"

@@ -390,8 +390,11 @@ class Target(_Strict):
 class Indicator(_Strict):
     """One validated indicator definition (frozen).
 
-    ``kind`` is "proportion" when the denominator is prescribing (Wilson intervals, p chart),
-    "rate" when it is a population (Byar's / exact Poisson, u chart).
+    ``kind`` is "proportion" when the denominator is prescribing (Wilson intervals, proportion
+    funnel), "rate" when it is a population (Byar's / exact Poisson, ratio funnel). Both get the
+    ratio-to-Scotland Laney chart (:mod:`clusterqi.indicators.series`), which divides out
+    national seasons, so ``seasonal`` (true for antibacterials and 4C) documents the indicator
+    and shapes the synthetic world; it does not change the chart.
 
     Example usage::
 

@@ -133,3 +133,28 @@ def test_funnel_data_table_has_one_row_per_unit(table):
     assert list(frame.columns) == ["Cluster", "Size", "Value (items per 1,000 patients per day)",
                                    "95% interval", "Against the 99.8% limits"]
     assert len(frame) == 12
+
+
+def test_a_published_target_is_drawn_as_a_labelled_line_and_said(table):
+    import dataclasses
+
+    from clusterqi.indicators.catalogue import Target
+
+    @dataclasses.dataclass(frozen=True)
+    class WithTarget(type(ABX)):
+        target: Target | None = None
+
+    with_target = WithTarget(**dataclasses.asdict(ABX), target=Target(
+        value=1.1, source="a national target", url="https://example.org/target"))
+    chart = funnel_chart(table, with_target, "cluster", highlight=CLUSTER, lines=hand_lines())
+    spec = chart.to_dict()
+    rules = [lyr for lyr in spec["layer"] if lyr.get("mark", {}).get("type") == "rule"
+             and lyr["mark"].get("strokeDash") == [2, 2]]
+    assert [r["encoding"]["y"]["datum"] for r in rules] == [1.1]
+    texts = [lyr["encoding"]["text"]["datum"] for lyr in spec["layer"]
+             if lyr.get("mark", {}).get("type") == "text" and "datum" in lyr["encoding"]["text"]]
+    assert texts == ["Target 1.10 (a national target)"]
+    assert any("published target" in line for line in spec["title"]["subtitle"])
+    # no target, no line
+    plain = funnel_chart(table, ABX, "cluster", highlight=CLUSTER, lines=hand_lines()).to_dict()
+    assert not [lyr for lyr in plain["layer"] if lyr.get("mark", {}).get("strokeDash") == [2, 2]]

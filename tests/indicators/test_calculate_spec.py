@@ -241,3 +241,20 @@ def test_age_range_uses_release_in_effect_and_splits_straddling_bands():
     got = population_by_month(pops, pm, age_min=65)
     # half of the 60-69 band is aged 65+; December uses the earliest release
     assert got.patients.tolist() == [100.0, 100.0, 180.0]
+
+
+def test_a_unit_with_nothing_to_compare_gets_no_verdict_and_a_note():
+    import dataclasses
+
+    data = handmade.dataset()
+    # P8's patients are missing from the populations: its per-day rate has no denominator, so
+    # nothing is expected of it, and its items are left out of every total above it
+    data = dataclasses.replace(
+        data, populations=data.populations[data.populations["practice_code"] != "P8"])
+    table = calculate_indicators(data, handmade.indicators(), "2025-02", months=2)
+    p8 = row(table, DAILY, "practice", "P8")
+    assert pd.isna(p8.value) and pd.isna(p8.vs_rest_of_scotland)
+    assert p8.interpretation == "No verdict: no patients or items to compare"
+    assert any("P8" in w for w in table.attrs["warnings"])
+    scotland = row(table, DAILY, "scotland", "S92000003")
+    assert scotland.numerator == 1520 - 2 * (3 + 7)   # P8's items in both months left out
