@@ -45,6 +45,8 @@ import uuid
 from typing import Any
 
 import altair as alt
+import altair.utils.data as alt_data
+import pandas as pd
 
 __all__ = [
     "RENDERER_NAME",
@@ -59,6 +61,8 @@ __all__ = [
     "runtime_script",
     "chart_html",
     "escape_json_for_script",
+    "chart_values",
+    "MAX_CHART_ROWS",
     "pack_spec",
     "embedded_specs",
     "PACKED_SPEC_PATTERN",
@@ -96,7 +100,7 @@ def pack_spec(spec: dict) -> str:
     """
     text = json.dumps(spec, ensure_ascii=False, allow_nan=False, default=str,
                       separators=(",", ":"))
-    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9,
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=6,
                                           mtime=0)).decode("ascii")
 
 
@@ -241,6 +245,36 @@ def offline_renderer(spec: dict, **metadata: Any) -> dict[str, str]:
 
 alt.renderers.register(RENDERER_NAME, offline_renderer)
 
+#: Most rows a chart may embed (Altair's default limit).
+MAX_CHART_ROWS = 5000
+
+
+def chart_values(data: Any, max_rows: int = MAX_CHART_ROWS) -> Any:
+    """Altair data transformer: a DataFrame's rows as inline values, as Altair's default gives
+    them, in a fraction of the time.
+
+    Altair's default cleans a frame column by column in Python (a quarter of a report's chart
+    time with 70 charts); pandas' own JSON writer gives the same values (missing -> null,
+    categories -> text; dates, which Altair writes as ISO text and "" when missing, are turned
+    into that text first) at C speed. Anything but a DataFrame goes to Altair's
+    default. A test checks the two agree on every kind of column the charts use.
+    """
+    if isinstance(data, pd.DataFrame):
+        if len(data) > max_rows:
+            raise alt.MaxRowsError(
+                f"the chart data has {len(data)} rows, more than {max_rows}; aggregate it first")
+        frame = data.rename(columns=str)
+        dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+        if dates:  # as Altair writes them: ISO text, "" for a missing date
+            frame = frame.assign(**{c: frame[c].map(lambda t: "" if pd.isna(t) else t.isoformat())
+                                    for c in dates})
+        text = frame.to_json(orient="records", double_precision=15, force_ascii=False)
+        return {"values": json.loads(text)}
+    return alt_data.to_values(alt_data.limit_rows(data, max_rows=max_rows))
+
+
+alt.data_transformers.register(RENDERER_NAME, chart_values)
+
 
 def enable_offline_charts(theme: bool = True) -> None:
     """Display Altair charts offline and interactively from now on, starting a new document.
@@ -256,6 +290,7 @@ def enable_offline_charts(theme: bool = True) -> None:
     """
     _state["runtime_sent"] = False
     alt.renderers.enable(RENDERER_NAME)
+    alt.data_transformers.enable(RENDERER_NAME)
     if theme:
         _enable_house_theme()
 

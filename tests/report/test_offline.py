@@ -69,3 +69,23 @@ def test_escape_json_for_script_escapes_html_comment_openers_and_line_separators
     text = offline.escape_json_for_script({"a": "<!-- x \u2028 </b>"})
     assert "<!--" not in text and "</" not in text and "\u2028" not in text
     assert json.loads(text) == {"a": "<!-- x \u2028 </b>"}
+
+
+def test_the_chart_data_transformer_gives_altairs_values_for_every_column_kind():
+    import altair as alt
+    import numpy as np
+    import pandas as pd
+    from altair.utils.data import to_values
+
+    frame = pd.DataFrame({
+        "text": pd.Series(["a", None, "Member practice B"], dtype="str"),
+        "category": pd.Categorical(["worse", "similar", "worse"]),
+        "value": [1.23456789012, np.nan, -0.5],
+        "count": pd.array([1, None, 3], dtype="Int64"),
+        "flag": pd.array([True, False, None], dtype="boolean"),
+        "plain_int": np.array([1, 2, 3]),
+        "month": pd.to_datetime(["2026-07-01", "2026-08-01", None]),
+    })
+    assert offline.chart_values(frame) == to_values(frame)
+    with pytest.raises(alt.MaxRowsError):
+        offline.chart_values(pd.DataFrame({"a": range(offline.MAX_CHART_ROWS + 1)}))
