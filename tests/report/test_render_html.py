@@ -57,7 +57,7 @@ def test_cluster_report_has_code_hidden_contents_download_and_one_runtime(tmp_pa
     assert page.count(f'class="{offline.CHART_CLASS}"') == 4
     assert "show_header(report)" not in page and 'class="jp-InputArea-editor' not in page
     assert "/home/analyst/secret/path" not in page  # stderr dropped
-    nav = re.search(r'<nav aria-label="Contents" class="cqi-toc">(.*?)</nav>', page, re.S).group(1)
+    nav = re.search(r'<nav class="cqi-toc" aria-label="Contents">(.*?)</nav>', page, re.S).group(1)
     assert [a for a in re.findall(r'href="#([^"]+)"', nav)] == ["At-a-glance", "Indicators", "ind-a", "About-this-report"]
     assert "Antibiotics &amp; more" in nav
     assert 'download="test-numbers.csv"' in page and "Download the numbers (CSV)" in page
