@@ -25,6 +25,7 @@ Example usage::
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -55,6 +56,7 @@ __all__ = [
     "spc_data",
     "describe_spc",
     "annotation_frame",
+    "SUBTITLE_LINE_CHARACTERS",
 ]
 
 CHART_TYPES = {
@@ -79,6 +81,9 @@ SIGNALS = list(SIGNAL_COLOURS)
 MONTH_FORMAT = "%b %Y"
 SIGNAL_POINT_SIZE = 110
 SERIES_VIEW = "spc_series"
+
+#: Longest subtitle line, in characters, before it wraps (about the chart's width).
+SUBTITLE_LINE_CHARACTERS = 110
 
 
 def _month_axis(title: str | None = None) -> alt.X:
@@ -261,7 +266,9 @@ def spc_chart(
     period_text = inputs.months_label(data["month"])
     cycles = [f"{label} ({pd.Timestamp(date).strftime('%d %b %Y')}): {text}"
               for label, date, text in zip(notes["label"], notes["date"], notes["text"])]
-    explanation = [CHART_EXPLANATIONS[chart_type]] if chart_type in CHART_EXPLANATIONS else []
+    # wrapped: a subtitle line longer than the chart is cut off at its right edge
+    explanation = (textwrap.wrap(CHART_EXPLANATIONS[chart_type], SUBTITLE_LINE_CHARACTERS)
+                   if chart_type in CHART_EXPLANATIONS else [])
     return layer(*layers, title=alt.Title(
         f"{ind.title}, {period_text}",
         subtitle=[f"{data.attrs['unit']}: {CHART_TYPES.get(chart_type, chart_type)}.", rules,

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from clusterqi.charts import chart_data_table, describe_spc, spc_chart
-from clusterqi.charts.spc import CHART_TYPES, RUN_CHART_RULES, SPC_RULES, annotation_frame
+from clusterqi.charts.spc import (
+    CHART_TYPES,
+    RUN_CHART_RULES,
+    SPC_RULES,
+    SUBTITLE_LINE_CHARACTERS,
+    annotation_frame,
+)
 from clusterqi.charts.theme import CONCERN, SIGNAL_COLOURS, SIGNAL_SHAPES
 from tests.charts.spec import datasets, embedded_columns, scales_for, titles
 from tests.charts.tables import CLUSTER, INDICATORS, MONTHS, make_table
@@ -133,5 +139,7 @@ def test_subtitle_explains_the_chart_kind_to_a_gp(table, kind):
 
     chart = spc_chart(_phased(table, kind), ABX, CLUSTER, "cluster")
     _, subtitle = titles(chart)
-    assert CHART_EXPLANATIONS[kind] in subtitle
+    # the sentence, wrapped so no subtitle line runs past the chart
+    assert CHART_EXPLANATIONS[kind] in " ".join(subtitle[2:])
+    assert all(len(line) <= SUBTITLE_LINE_CHARACTERS for line in subtitle[2:])
     assert CHART_TYPES[kind] in subtitle[0]
