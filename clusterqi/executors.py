@@ -11,7 +11,7 @@ does the second. A failing job returns a "failed" result; it never raises,
 so one cluster cannot stop the others.
 
 - :class:`LocalExecutor`: ``workers`` processes started with ``spawn`` (forked workers hang after
-  nbclient has run in the parent; ../shared/docs/STACK.md), one reused kernel each.
+  nbclient has run in the parent, as measured on this stack), one reused kernel each.
 - :class:`DaskExecutor`: the jobs go to a ``distributed`` scheduler (``--executor dask --scheduler
   tcp://host:8786``), for when one machine is not enough (England's ~1,250 networks). Needs the
   ``[dask]`` extra. Kernels are shut down on every worker when the run ends.
