@@ -1,7 +1,7 @@
 """Run many notebooks, one after another, on one reused Jupyter kernel with papermill.
 
 Starting a kernel and importing pandas and Altair takes ~2.5 s (kernel start ~0.6 s, imports
-~1.7 s, measured on this stack), more than a cluster report's own work, so a batch worker keeps
+~1.7 s, measured on this stack), close to a cluster report's own work, so a batch worker keeps
 one kernel and runs report after report on it. Isolation between reports is what makes that safe:
 
 - before each notebook the kernel runs :func:`clusterqi.kernel_state.restore_state`: the user
