@@ -278,20 +278,21 @@ def route_of(form: object) -> str:
     return ROUTE_BY_FORM.get(str(form).strip().lower(), "oral")
 
 
-def _read_csv(name: str, dtype: dict) -> pd.DataFrame:
+def _read_csv(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A shipped code-list file as text, its ``columns`` in order (a missing one is an error)."""
     path = DATA_DIR / name
     if not path.is_file():
         raise FileNotFoundError(f"{path}: the code-list file is missing from the package")
-    return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values={})
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values={})
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{name}: missing columns {missing}")
+    return table.loc[:, list(columns)]
 
 
 @lru_cache(maxsize=1)
 def _presentations() -> pd.DataFrame:
-    table = _read_csv(_PRESENTATIONS_FILE, dtype=str)
-    missing = [c for c in PRESENTATION_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{_PRESENTATIONS_FILE}: missing columns {missing}")
-    table = table.loc[:, list(PRESENTATION_COLUMNS)]
+    table = _read_csv(_PRESENTATIONS_FILE, PRESENTATION_COLUMNS)
     _check_codes(table)
     strength = table["strength"].replace("", None)
     try:
@@ -353,11 +354,7 @@ def load_presentations() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def _defined_doses() -> pd.DataFrame:
-    table = _read_csv(_DEFINED_DOSES_FILE, dtype=str)
-    missing = [c for c in DEFINED_DOSE_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{_DEFINED_DOSES_FILE}: missing columns {missing}")
-    table = table.loc[:, list(DEFINED_DOSE_COLUMNS)]
+    table = _read_csv(_DEFINED_DOSES_FILE, DEFINED_DOSE_COLUMNS)
     for column in ("dose", "hours_per_unit", "ingredient_position"):
         values = table[column].replace("", None)
         bad = [(i + 2, v) for i, v in values.items() if v is not None and not _is_number(v)]
@@ -402,11 +399,7 @@ def load_acb3_chemicals() -> pd.DataFrame:
         codes = load_presentations()
         codes[codes["chemical_code"].isin(acb["chemical_code"])]   # presentations to count
     """
-    table = _read_csv(_ACB_FILE, dtype=str)
-    missing = [c for c in ACB_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"{_ACB_FILE}: missing columns {missing}")
-    table = table.loc[:, list(ACB_COLUMNS)]
+    table = _read_csv(_ACB_FILE, ACB_COLUMNS)
     table["acb_score"] = pd.to_numeric(table["acb_score"]).astype(int)
     return table
 

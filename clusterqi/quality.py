@@ -368,11 +368,11 @@ def _implausible(rows: pd.DataFrame, kinds: Mapping[str, str | None]) -> pd.Data
     # skewed, not implausible; £5,000 for one item of a cheap tablet is a data error)
     items = _items(rows)
     numerator = pd.to_numeric(rows["numerator"], errors="coerce")
-    per_item = (numerator / items.where(items > 0)).where(numerator != items)
-    judged = per_item.fillna(value).where(per_item.notna() | (numerator == items), np.nan)
+    per_item = numerator / items.where(items > 0)
+    judged = value.where(numerator == items, per_item)   # item counts: the value itself
     median = judged.groupby([rows["indicator_id"], rows["period"]]).transform("median")
     too_high = (median > 0) & (judged > IMPLAUSIBLE_RATIO * median)
-    value = judged.where(judged.notna(), value)
+    value = judged.fillna(value)
     hit = rows[bad_number | over_whole | too_high]
     out = []
     for r, v, med in zip(hit.itertuples(index=False), value[hit.index], median[hit.index]):

@@ -15,11 +15,12 @@ Example usage::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from clusterqi.loaders.practices import cluster_slug  # one slug rule: ground truth ids match
 
 __all__ = [
     "Geography",
@@ -72,13 +73,6 @@ class Geography:
     practices: pd.DataFrame   # practice_code, practice_name, cluster_name, hscp_code, hb_code,
     #                           list_size, old_share, practice_type
     spare_codes: tuple[str, ...]  # unused practice codes (for a practice that opens later)
-
-
-def cluster_slug(name: str) -> str | None:
-    """The readable cluster id of docs/architecture.md (None for ``<Board> Undefined``)."""
-    if name.endswith(" Undefined"):
-        return None
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or None
 
 
 def band_shares(old_share: float) -> np.ndarray:
