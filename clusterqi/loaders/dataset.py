@@ -3,7 +3,8 @@
 :func:`load_dataset` finds the files anywhere under a folder laid out as PHS publishes them, by
 name (``practice_contactdetails_oct2024-open-data.csv``, ``practice_contact_details_20250115_opendata.csv``,
 ``practice_listsizes_oct2024-open-data.csv``, ``pitcYYYYMM.csv``, ``hb14_hb19.csv``,
-``hscp16_hscp19.csv``) and checks each header. Only files named as PHS names them are read: any
+``hscp16_hscp19.csv``, and the SIMD file ``simd2020v2_22062020.csv`` or ``simd2020v2_dz11.csv``)
+and checks each header. Only files named as PHS names them are read: any
 other CSV (a copy such as ``pitc202609 - Copy.csv``, a renamed file) is listed in the warnings as
 ``unrecognised_file``, saying when its header is a PHS one. A ``fetch.json`` (written by the
 fetcher) is not needed.
@@ -11,6 +12,14 @@ fetcher) is not needed.
 Several quarterly releases may sit side by side: ``practices`` has one row per practice seen in any
 release (attributes from the latest release holding it), ``list_sizes`` keeps every release, and
 :meth:`Dataset.list_size_in_effect` gives the list size each month should use.
+
+Deprivation context: with a SIMD 2020v2 file in the folder (:mod:`clusterqi.loaders.simd`),
+``Dataset.simd`` holds it and every practice gets ``simd_rank``, ``simd_decile`` and
+``simd_quintile`` of the Data Zone of its premises (``data_zone``; nullable ``Int64``, missing
+when the zone is not in the file: never a made-up decile). Practices whose zone is not found are
+listed in one ``practice_not_in_simd`` warning. Without a SIMD file everything else loads as
+before, ``Dataset.simd`` is None and one ``no_simd_file`` warning says that cluster context and
+peer comparisons ("clusters like ours") need it.
 
 Example usage::
 
@@ -38,6 +47,7 @@ from clusterqi.loaders.populations import (
 from clusterqi.loaders.practices import (
     PRACTICE_COLUMNS,
     PRACTICE_FILE_PATTERN,
+    PRACTICE_OUTPUT_COLUMNS,
     REQUIRED_PRACTICE_COLUMNS,
     assign_cluster_homes,
     load_practices,
@@ -50,6 +60,14 @@ from clusterqi.loaders.prescribing import (
     load_prescribing,
     month_from_name,
 )
+from clusterqi.loaders.simd import (
+    REQUIRED_SIMD_COLUMNS,
+    SIMD_COLUMNS,
+    SIMD_FILE,
+    SIMD_FILES,
+    is_simd_file,
+    load_simd,
+)
 from clusterqi.loaders.reading import (
     WARNING_COLUMNS,
     file_sha256,
@@ -58,12 +76,14 @@ from clusterqi.loaders.reading import (
     warnings_frame,
 )
 
-__all__ = ["Dataset", "SOURCE_COLUMNS", "discover_files", "load_dataset"]
+__all__ = ["Dataset", "SOURCE_COLUMNS", "SIMD_PRACTICE_COLUMNS", "discover_files", "load_dataset"]
 
 #: Columns of ``Dataset.sources``: the files read.
 SOURCE_COLUMNS = ["file", "kind", "sha256", "period"]
 #: Header columns that mark a prescribing file whatever its name.
 _PRESCRIBING_HEADER = {"GPPractice", "BNFItemCode", *MEASURE_COLUMNS}
+#: Columns a SIMD file adds to ``Dataset.practices`` (nullable Int64; missing without one).
+SIMD_PRACTICE_COLUMNS = ["simd_rank", "simd_decile", "simd_quintile"]
 
 
 @dataclass(frozen=True)
@@ -77,11 +97,17 @@ class Dataset:
     - ``lookups``: ``{"hb": ..., "hscp": ...}``.
     - ``warnings``: kind, file, row, column, practice_code, value, message.
     - ``sources``: file, kind, sha256, period.
+    - ``simd``: data_zone, simd_rank, simd_decile, simd_quintile (:func:`clusterqi.loaders.load_simd`),
+      or None when the folder has no SIMD file.
+
+    ``practices`` from :func:`load_dataset` also has ``data_zone`` (the premises' 2011 Data Zone)
+    and, with a SIMD file, ``simd_rank``, ``simd_decile``, ``simd_quintile`` (nullable Int64).
 
     Example usage::
 
         data = load_dataset(folder)
         sizes = data.list_size_in_effect(data.prescribing["month"].unique())
+        data.practices.groupby("cluster_id")["simd_quintile"].mean()
     """
 
     practices: pd.DataFrame
@@ -91,6 +117,7 @@ class Dataset:
     lookups: dict[str, pd.DataFrame]
     warnings: pd.DataFrame
     sources: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SOURCE_COLUMNS))
+    simd: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         missing = [c for c in PRACTICE_COLUMNS if c not in self.practices.columns]
@@ -155,6 +182,8 @@ def _classify(path: Path) -> str | None:
         return "hb_lookup"
     if name.lower() == HSCP_FILE:
         return "hscp_lookup"
+    if is_simd_file(path):
+        return "simd"
     return None
 
 
@@ -170,6 +199,8 @@ def _looks_like(path: Path) -> str | None:
         return "prescribing"
     if set(REQUIRED_PRACTICE_COLUMNS) <= header:
         return "practices"
+    if set(REQUIRED_SIMD_COLUMNS) <= header:
+        return "SIMD"
     return None
 
 
@@ -179,7 +210,7 @@ def discover_files(folder: Path) -> tuple[dict[str, list[Path]], pd.DataFrame]:
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder; expected a folder of PHS open data files")
     found: dict[str, list[Path]] = {k: [] for k in ("practices", "populations", "prescribing",
-                                                   "hb_lookup", "hscp_lookup")}
+                                                   "hb_lookup", "hscp_lookup", "simd")}
     warnings = []
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.name.startswith("."):
@@ -220,7 +251,7 @@ def _combine_practices(releases: list[pd.DataFrame]) -> pd.DataFrame:
         mapped = latest["cluster_name"].map(home[column])
         own = latest["hscp_code"] if column == "home_hscp_code" else latest["hb_code"]
         latest[column] = mapped.where(latest["in_cluster"], own).astype("str")
-    return latest[PRACTICE_COLUMNS].sort_values("practice_code", ignore_index=True)
+    return latest[PRACTICE_OUTPUT_COLUMNS].sort_values("practice_code", ignore_index=True)
 
 
 def _source(path: Path, folder: Path, kind: str, period) -> dict:
@@ -312,14 +343,70 @@ def _prescribing_warnings(prescribing: pd.DataFrame, practices: pd.DataFrame, da
     return rows
 
 
+def _read_simd(paths: list[Path], folder: Path) -> tuple[pd.DataFrame | None, list[dict]]:
+    """The SIMD table of the folder (None without a SIMD file) and the sources read.
+
+    Both accepted files may sit side by side (PHS's file and the four-column subset): they must
+    then agree on every Data Zone they share; PHS's file is used.
+    """
+    if not paths:
+        return None, []
+    paths = sorted(paths, key=lambda p: (p.name.lower() != SIMD_FILE, str(p)))
+    tables = [load_simd(p) for p in paths]
+    first = tables[0].set_index("data_zone")
+    for path, table in zip(paths[1:], tables[1:]):
+        other = table.set_index("data_zone")
+        shared = first.index.intersection(other.index)
+        differ = (first.loc[shared, SIMD_COLUMNS[1:]] != other.loc[shared, SIMD_COLUMNS[1:]]).any(axis=1)
+        if differ.any():
+            zone = differ[differ].index[0]
+            raise DataError(
+                f"{path.name}: Data Zone {zone} has SIMD rank {int(other.at[zone, 'simd_rank'])} but "
+                f"{paths[0].name} gives it {int(first.at[zone, 'simd_rank'])}; expected one SIMD "
+                "2020v2: remove the file that is not PHS's")
+    return tables[0], [_source(p, folder, "simd", "2020v2") for p in paths]
+
+
+def _attach_simd(practices: pd.DataFrame, simd: pd.DataFrame | None, simd_file: str | None
+                 ) -> tuple[pd.DataFrame, list[dict]]:
+    """Practices with the SIMD rank, decile and quintile of their premises' Data Zone, and the
+    warning (``no_simd_file`` or ``practice_not_in_simd``) that goes with them."""
+    table = practices.copy()
+    if simd is None:
+        for column in SIMD_PRACTICE_COLUMNS:
+            table[column] = pd.Series(pd.NA, index=table.index, dtype="Int64")
+        return table, [warning_row(
+            "no_simd_file",
+            f"no SIMD file found (PHS's {SIMD_FILE}, dataset 'Scottish Index of Multiple "
+            "Deprivation'; `clusterqi fetch` downloads it): practices have no deprivation "
+            "context, and cluster context and peer comparisons ('clusters like ours') need it; "
+            "everything else works without it")]
+    lookup = simd.set_index("data_zone")
+    for column in SIMD_PRACTICE_COLUMNS:
+        table[column] = table["data_zone"].map(lookup[column]).astype("Int64")
+    missing = table[table["simd_rank"].isna()].sort_values("practice_code")
+    rows = []
+    if not missing.empty:
+        codes = list(missing["practice_code"])
+        zones = ", ".join(f"{c} ({z if isinstance(z, str) else 'no Data Zone'})"
+                          for c, z in zip(codes, missing["data_zone"]))
+        rows.append(warning_row(
+            "practice_not_in_simd",
+            f"{len(codes)} practice(s) whose premises' Data Zone is not in the SIMD file have no "
+            f"SIMD rank, decile or quintile (left missing, never guessed): {zones}",
+            file=simd_file, column="DataZone", value=",".join(codes)))
+    return table, rows
+
+
 def load_dataset(folder: Path) -> Dataset:
     """Load every PHS file under ``folder`` into a :class:`Dataset`.
 
     Reads every practice details and population release, every ``pitcYYYYMM.csv`` month (cached)
-    and the board / HSCP lookups. Raises DataError for unusable files (see each loader); findings
+    the board / HSCP lookups and, when present, the SIMD file (see the module docstring for what
+    it adds to ``practices``). Raises DataError for unusable files (see each loader); findings
     that are not errors (list size 0, suppressed populations, unknown practice codes in
-    prescribing, a practice without prescribing in a month, unrecognised files) are rows of
-    ``Dataset.warnings``.
+    prescribing, a practice without prescribing in a month, unrecognised files, no SIMD file,
+    practices whose Data Zone is not in it) are rows of ``Dataset.warnings``.
 
     Example usage::
 
@@ -363,6 +450,11 @@ def load_dataset(folder: Path) -> Dataset:
         ignore_index=True,
     )
     practices = _combine_practices(releases)
+    simd, simd_sources = _read_simd(found["simd"], folder)
+    sources.extend(simd_sources)
+    practices, simd_warnings = _attach_simd(
+        practices, simd, simd_sources[0]["file"] if simd_sources else None)
+    warnings.append(warnings_frame(simd_warnings))
 
     populations = []
     for path in found["populations"]:
@@ -404,4 +496,5 @@ def load_dataset(folder: Path) -> Dataset:
         lookups=lookups,
         warnings=all_warnings,
         sources=pd.DataFrame(sources, columns=SOURCE_COLUMNS),
+        simd=simd,
     )

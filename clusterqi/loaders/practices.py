@@ -2,7 +2,7 @@
 
 One row per practice: ``practice_code, practice_name, cluster_name, cluster_id, in_cluster,
 hscp_code, hscp_name, hb_code, hb_name, home_hscp_code, home_hb_code, list_size,
-first_release, last_release``.
+first_release, last_release, data_zone``.
 
 - ``cluster_name`` is PHS's ``GPCluster`` verbatim; ``cluster_id`` its readable slug
   (``"Dundee 4"`` -> ``"dundee-4"``), null for the ``<Board> Undefined`` placeholders, which hold
@@ -10,6 +10,9 @@ first_release, last_release``.
 - Clusters are kept whole even where they span two HSCPs or boards: each practice keeps its own
   ``hscp_code``/``hb_code``; the cluster's home (``home_hscp_code``, ``home_hb_code``) is the
   HSCP / board holding most of its patients (ties: the lower code).
+- ``data_zone`` is PHS's ``DataZone``: the 2011 Data Zone of the practice's premises (not of its
+  patients), missing where the file has no such column or the cell is blank. It links a practice
+  to the Scottish Index of Multiple Deprivation (:mod:`clusterqi.loaders.simd`).
 - The file has no date column: the release date comes from the file name
   (``practice_contactdetails_oct2024-open-data.csv`` -> 2024-10-01,
   ``practice_contact_details_20250115_opendata.csv`` -> 2025-01-15).
@@ -35,6 +38,7 @@ from clusterqi.loaders.reading import parse_counts, read_text_table, require_col
 __all__ = [
     "PRACTICE_FILE_PATTERN",
     "PRACTICE_COLUMNS",
+    "PRACTICE_OUTPUT_COLUMNS",
     "REQUIRED_PRACTICE_COLUMNS",
     "UNDEFINED_SUFFIX",
     "MAX_SLUG_LENGTH",
@@ -65,6 +69,9 @@ PRACTICE_COLUMNS = [
     "hscp_name", "hb_code", "hb_name", "home_hscp_code", "home_hb_code", "list_size",
     "first_release", "last_release",
 ]
+#: Columns :func:`load_practices` returns: the contract columns (:data:`PRACTICE_COLUMNS`, which
+#: every ``Dataset.practices`` has) and the premises' Data Zone (optional in a hand-made Dataset).
+PRACTICE_OUTPUT_COLUMNS = [*PRACTICE_COLUMNS, "data_zone"]
 #: PHS names the placeholder "clusters" of board-run practices ``<Board> Undefined``.
 UNDEFINED_SUFFIX = " Undefined"
 _PLACEHOLDER = re.compile(r"\S.* Undefined")
@@ -220,4 +227,6 @@ def load_practices(path: Path, lookups: dict[str, pd.DataFrame] | None = None,
     table = assign_cluster_homes(table)
     table["first_release"] = release
     table["last_release"] = release
-    return table[PRACTICE_COLUMNS]
+    zones = frame["DataZone"].str.strip() if "DataZone" in frame.columns else pd.Series("", index=frame.index)
+    table["data_zone"] = zones.where(zones.ne(""), None).astype("str")
+    return table[PRACTICE_OUTPUT_COLUMNS]

@@ -27,7 +27,8 @@ def _two_releases(folder):
 def test_dataset_is_frozen_with_every_contract_field(tmp_path):
     data = load_dataset(s.write_mini_folder(tmp_path))
     names = [f.name for f in dataclasses.fields(Dataset)]
-    assert names == ["practices", "populations", "list_sizes", "prescribing", "lookups", "warnings", "sources"]
+    assert names == ["practices", "populations", "list_sizes", "prescribing", "lookups", "warnings", "sources",
+                     "simd"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         data.practices = None
     assert list(data.warnings.columns) == ["kind", "file", "row", "column", "practice_code", "value", "message"]
