@@ -16,10 +16,12 @@ Two files are accepted, both with PHS's column names:
   ``SIMD2020V2CountryDecile`` and ``SIMD2020V2CountryQuintile``.
 
 :func:`load_simd` returns ``data_zone`` (``"S01007129"``), ``simd_rank`` (1..6,976),
-``simd_decile`` (1..10) and ``simd_quintile`` (1..5), one row per Data Zone in file order. The
-national decile and quintile follow from the rank in equal shares of the 6,976 zones
-(decile ``(rank - 1) * 10 // 6976 + 1``, quintile ``(rank - 1) * 5 // 6976 + 1``; exactly as in
-the published file), and a file whose decile or quintile disagrees with its rank is refused.
+``simd_decile`` (1..10) and ``simd_quintile`` (1..5), one row per Data Zone in file order, the
+decile and quintile as the file gives them. PHS's data dictionary calls its national deciles and
+quintiles population-weighted; the subset file's are equal shares of the 6,976 zones
+(:func:`decile_of_rank`, :func:`quintile_of_rank`). Either way they rise with the rank, so a file
+in which a less deprived zone (higher rank) sits in a more deprived decile or quintile than a
+more deprived zone is refused as inconsistent.
 
 Example usage::
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from clusterqi.errors import DataError
@@ -71,12 +74,14 @@ DATA_ZONE_PATTERN = re.compile(r"S01\d{6}")
 
 
 def decile_of_rank(rank):
-    """National SIMD decile (1 = most deprived 10%) of a rank 1..6,976 (scalar or Series)."""
+    """Decile (1 = most deprived 10% of zones) of a rank 1..6,976 in equal shares of the zones,
+    as the subset file and synthetic Scotland give it (scalar or Series)."""
     return (rank - 1) * 10 // SIMD_ZONES + 1
 
 
 def quintile_of_rank(rank):
-    """National SIMD quintile (1 = most deprived 20%) of a rank 1..6,976 (scalar or Series)."""
+    """Quintile (1 = most deprived 20% of zones) of a rank 1..6,976 in equal shares of the
+    zones (scalar or Series)."""
     return (rank - 1) * 5 // SIMD_ZONES + 1
 
 
@@ -106,7 +111,8 @@ def load_simd(path: Path) -> pd.DataFrame:
     Raises DataError naming the file, row (the header is row 1), column and value for: a missing
     column; a ``DataZone`` that is not a 2011 Data Zone code (``S01`` and six digits); a blank or
     non-integer rank, decile or quintile; a rank outside 1..6,976; a decile outside 1..10 or a
-    quintile outside 1..5; a decile or quintile that is not the one the rank falls in; a Data
+    quintile outside 1..5; a decile or quintile inconsistent with the rank (a zone with a higher,
+    less deprived rank in a lower, more deprived decile or quintile than another zone); a Data
     Zone listed twice.
 
     Example usage::
@@ -140,15 +146,19 @@ def load_simd(path: Path) -> pd.DataFrame:
             raise _fail(path, frame, outside, column,
                         f"value {frame[column].iloc[outside].strip()!r} is outside 1..{high:,}; "
                         f"expected a whole number from 1 to {high:,}")
-    for column, rule, what in (("SIMD2020V2CountryDecile", decile_of_rank, "decile"),
-                               ("SIMD2020V2CountryQuintile", quintile_of_rank, "quintile")):
-        expected = rule(rank)
-        wrong = _first(values[column] != expected)
-        if wrong is not None:
-            raise _fail(path, frame, wrong, column,
-                        f"value {frame[column].iloc[wrong].strip()!r} is not the national {what} of "
-                        f"rank {int(rank.iloc[wrong])}; expected {int(expected.iloc[wrong])} "
-                        f"(equal shares of the {SIMD_ZONES:,} Data Zones, 1 = most deprived)")
+    order = np.argsort(rank.to_numpy(), kind="stable")
+    for column, what in (("SIMD2020V2CountryDecile", "decile"), ("SIMD2020V2CountryQuintile", "quintile")):
+        ordered = values[column].to_numpy()[order]
+        highest = np.maximum.accumulate(ordered)
+        wrong = np.flatnonzero(ordered < highest)
+        if len(wrong):
+            i = int(order[wrong[0]])
+            j = int(order[int(np.argmax(ordered[: wrong[0]] == highest[wrong[0]]))])
+            raise _fail(path, frame, i, column,
+                        f"value {frame[column].iloc[i].strip()!r} is inconsistent with rank "
+                        f"{int(rank.iloc[i])}: DataZone {zones.iloc[j]} at row {spreadsheet_row(j)} is "
+                        f"more deprived (rank {int(rank.iloc[j])}) but in {what} {int(highest[wrong[0]])}; "
+                        f"expected the {what} to rise with the rank (1 = most deprived)")
     return pd.DataFrame({
         "data_zone": zones.astype("str"),
         "simd_rank": rank,
