@@ -1,12 +1,15 @@
 """The latest PHS files from the PHS open data portal, in a folder the loaders read directly.
 
-:func:`fetch_latest` asks the portal (:mod:`clusterqi.portal`) for four datasets and downloads:
+:func:`fetch_latest` asks the portal (:mod:`clusterqi.portal`) for five datasets and downloads:
 
 - ``gp-practice-contact-details-and-list-sizes``: the latest practice details release;
 - ``gp-practice-populations``: the latest practice populations release;
 - ``prescriptions-in-the-community``: the latest ``months`` prescriber-location files
   (``pitcYYYYMM.csv``; dispenser ``disp_pitc...`` and board ``hb_pitc...`` files are ignored);
-- ``geography-codes-and-labels``: ``hb14_hb19.csv`` and ``hscp16_hscp19.csv``.
+- ``geography-codes-and-labels``: ``hb14_hb19.csv`` and ``hscp16_hscp19.csv``;
+- ``scottish-index-of-multiple-deprivation``: ``simd2020v2_22062020.csv``, SIMD 2020v2 by 2011
+  Data Zone (the dataset also holds older SIMD versions, which are not fetched). It gives each
+  practice the deprivation of its premises' Data Zone, for cluster context and peer comparisons.
 
 "Latest" is the period stated by the file name or, failing that, the resource name (month names
 or abbreviations, ``<mon><yyyy>``, ``YYYYMMDD``, ``pitcYYYYMM``; dashes and spacing vary), never
@@ -40,6 +43,7 @@ from clusterqi.loaders.lookups import HB_FILE, HSCP_FILE
 from clusterqi.loaders.populations import POPULATION_FILE_PATTERN
 from clusterqi.loaders.practices import PRACTICE_FILE_PATTERN
 from clusterqi.loaders.prescribing import PRESCRIBING_FILE_PATTERN
+from clusterqi.loaders.simd import SIMD_FILE
 from clusterqi.portal import DEFAULT_PORTAL, FetchError, PortalClient, resource_file_name
 
 __all__ = [
@@ -110,6 +114,9 @@ DATASETS = (
     DatasetSpec(
         "geography-codes-and-labels", "geography lookups", "named", files=(HB_FILE, HSCP_FILE),
         example=f"{HB_FILE} and {HSCP_FILE}"),
+    DatasetSpec(
+        "scottish-index-of-multiple-deprivation", "SIMD by Data Zone", "named", files=(SIMD_FILE,),
+        example=f"'SIMD 2020v2' ({SIMD_FILE})"),
 )
 
 _MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,

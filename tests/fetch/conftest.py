@@ -14,7 +14,7 @@ TEST_TIMEOUT = 5.0
 
 @pytest.fixture
 def portal():
-    """A real HTTP server on 127.0.0.1 serving the four PHS datasets (tests.fetch.phs_portal)."""
+    """A real HTTP server on 127.0.0.1 serving the five PHS datasets (tests.fetch.phs_portal)."""
     fake, server, thread = start_portal()
     build_phs_portal(fake)
     yield fake

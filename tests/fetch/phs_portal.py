@@ -1,8 +1,9 @@
-"""The four PHS datasets as the local portal serves them, with small CSVs in the real layouts.
+"""The five PHS datasets as the local portal serves them, with small CSVs in the real layouts.
 
 The CSV rows are copies of the first rows of the real October 2024 PHS files (three Tayside
-practices) and of the real lookups (current and archived rows); prescribing rows use the recent
-``pitcYYYYMM.csv`` layout. Resources are listed deliberately out of order; an old quarter was
+practices), of the real lookups (current and archived rows) and of the real SIMD 2020v2 ranks of
+those practices' Data Zones (in PHS's SIMD layout, beside older SIMD versions the fetch must
+leave alone); prescribing rows use the recent ``pitcYYYYMM.csv`` layout. Resources are listed deliberately out of order; an old quarter was
 back-filled last (the newest ``created`` and ``last_modified``), one name has a trailing space,
 one an en dash, and dispenser (``disp_pitc``) and board (``hb_pitc``) files are newer than any
 prescriber month so a careless choice would take them.
@@ -18,6 +19,8 @@ PRACTICES_SLUG = "gp-practice-contact-details-and-list-sizes"
 POPULATIONS_SLUG = "gp-practice-populations"
 PRESCRIBING_SLUG = "prescriptions-in-the-community"
 GEOGRAPHY_SLUG = "geography-codes-and-labels"
+SIMD_SLUG = "scottish-index-of-multiple-deprivation"
+SIMD_FILE = "simd2020v2_22062020.csv"
 
 PRACTICE_HEADER = ("PracticeCode,GPPracticeName,PracticeListSize,AddressLine1,AddressLine2,AddressLine3,"
                    "AddressLine4,Postcode,TelephoneNumber,PracticeType,Dispensing,HB,HSCP,DataZone,GPCluster")
@@ -55,6 +58,15 @@ HSCP_LOOKUP = (
     "S37000007,Dundee City,20160401,,S08000030,NHS Tayside,20180202,,S92000003\r\n"
     "S37000033,Perth and Kinross,20180202,,S08000030,NHS Tayside,20180202,,S92000003\r\n"
 )
+SIMD_HEADER = ("DataZone,IntZone,HB,HSCP,CA,SIMD2020V2Rank,SIMD2020V2CountryDecile,SIMD2020V2CountryQuintile,"
+               "SIMD2020V2HBDecile,SIMD2020V2HBQuintile,SIMD2020V2HSCPDecile,SIMD2020V2HSCPQuintile,"
+               "SIMD2020V2Most15pc,SIMD2020V2Least15pc")
+#: The three practices' Data Zones with their real SIMD 2020v2 national rank, decile and quintile.
+SIMD_ROWS = (
+    "S01007129,S02001342,S08000030,S37000007,S12000042,6199,9,5,8,4,10,5,0,0",
+    "S01011870,S02002218,S08000030,S37000033,S12000048,3320,5,3,4,2,4,2,0,0",
+    "S01012014,S02002245,S08000030,S37000033,S12000048,4192,7,4,5,3,5,3,0,0",
+)
 PITC_HEADER = ("HBT,GPPractice,DMDCode,BNFItemCode,BNFItemDescription,PrescribedType,NumberOfPaidItems,"
                "PaidQuantity,GrossIngredientCost,PaidDateMonth")
 
@@ -89,12 +101,16 @@ def pitc_csv(month: str, practices=("10002", "10017", "10036", "99996")) -> byte
     return ("\r\n".join(rows) + "\r\n").encode("utf-8")
 
 
+def simd_csv(header: str = SIMD_HEADER) -> bytes:
+    return ("\r\n".join([header, *SIMD_ROWS]) + "\r\n").encode("utf-8")
+
+
 def month_label(yyyymm: str) -> str:
     return f"{_MONTH_NAMES[int(yyyymm[4:]) - 1]} {yyyymm[:4]}"
 
 
 def build_phs_portal(portal: FakePortal, seed: int = 8) -> None:
-    """Fill ``portal`` with the four datasets (see the module docstring)."""
+    """Fill ``portal`` with the five datasets (see the module docstring)."""
     practices = [
         ("GP Practices and List sizes July 2024", "practice_contactdetails_jul2024-open-data.csv",
          practice_csv(), "2024-08-02T09:10:11.123456"),
@@ -147,8 +163,16 @@ def build_phs_portal(portal: FakePortal, seed: int = 8) -> None:
     portal.add(GEOGRAPHY_SLUG, "HSCP 2016 - HSCP 2019", "hscp16_hscp19.csv", HSCP_LOOKUP.encode(),
                created="2019-05-01T00:00:00.000000", size=None)
 
+    # older SIMD versions sit in the same dataset (SIMD 2016 modified last): only 2020v2 is fetched
+    old = simd_csv(SIMD_HEADER.replace("2020V2", "2016"))
+    portal.add(SIMD_SLUG, "SIMD 2020v2", SIMD_FILE, simd_csv(), created="2020-06-22T10:00:00.000000",
+               last_modified="2021-01-12T10:00:00.000000")
+    portal.add(SIMD_SLUG, "SIMD 2016", "simd2016_18012018.csv", old, created="2018-01-18T10:00:00.000000",
+               last_modified="2023-05-01T10:00:00.000000")
+    portal.add(SIMD_SLUG, "SIMD 2012", "simd2012_02042020.csv", old, created="2020-04-02T10:00:00.000000")
+
 
 def expected_files(months: int) -> set[str]:
     """The file names a fetch of ``months`` prescribing months should leave in the folder."""
-    return {LATEST_PRACTICES, LATEST_POPULATIONS, "hb14_hb19.csv", "hscp16_hscp19.csv",
+    return {LATEST_PRACTICES, LATEST_POPULATIONS, "hb14_hb19.csv", "hscp16_hscp19.csv", SIMD_FILE,
             *(f"pitc{m}.csv" for m in PITC_MONTHS[-months:])}

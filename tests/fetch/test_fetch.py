@@ -16,6 +16,8 @@ from tests.fetch.phs_portal import (
     PITC_MONTHS,
     PRACTICES_SLUG,
     PRESCRIBING_SLUG,
+    SIMD_FILE,
+    SIMD_SLUG,
     expected_files,
 )
 from tests.fetch.portal_server import Scripted
@@ -29,7 +31,7 @@ def test_fetch_picks_the_latest_release_of_each_dataset_and_ignores_other_files(
     result = fetch_latest(tmp_path, client=client)
     assert _csvs(tmp_path) == expected_files(12)
     assert {r.file for r in result.fetched} == expected_files(12)
-    assert not any(f.startswith(("disp_", "hb_pitc", "ca11")) for f in portal.downloads())
+    assert not any(f.startswith(("disp_", "hb_pitc", "ca11", "simd2016", "simd2012")) for f in portal.downloads())
     assert result.warnings == []
 
 
@@ -119,6 +121,10 @@ def test_the_fetched_folder_loads_with_load_dataset(client, tmp_path, monkeypatc
     assert sorted(f"{m:%Y%m}" for m in data.prescribing["month"].unique()) == PITC_MONTHS[-3:]
     assert set(data.populations["date"].dt.strftime("%Y-%m-%d")) == {"2025-01-01"}
     assert set(data.lookups["hb"]["hb_code"]) == {"S08000030"}
+    # the fetched SIMD gives every practice its premises' deprivation: no SIMD warning either
+    simd = data.practices.set_index("practice_code")[["data_zone", "simd_rank", "simd_decile", "simd_quintile"]]
+    assert simd.loc["10002"].tolist() == ["S01007129", 6199, 9, 5]
+    assert simd["simd_quintile"].notna().all() and len(data.simd) == 3
     assert data.warnings.empty
 
 
@@ -139,10 +145,10 @@ def test_cli_fetch_prints_what_it_fetched_and_where_fetch_json_is(portal, tmp_pa
     monkeypatch.setenv(PORTAL_ENV, portal.url)
     assert main(["fetch", "--out", str(tmp_path), "--months", "2"]) == 0
     out = capsys.readouterr().out
-    assert "fetched: 6 file(s)" in out and "pitc202410.csv  (prescriptions-in-the-community, 2024-10;" in out
+    assert "fetched: 7 file(s)" in out and "pitc202410.csv  (prescriptions-in-the-community, 2024-10;" in out
     assert f"fetch.json: {tmp_path / MANIFEST_NAME}" in out
     assert main(["fetch", "--out", str(tmp_path), "--months", "2", "--portal", portal.url]) == 0
-    assert "unchanged, skipped: 6 file(s)" in capsys.readouterr().out
+    assert "unchanged, skipped: 7 file(s)" in capsys.readouterr().out
 
 
 def test_cli_fetch_reports_a_portal_error_without_a_traceback(portal, tmp_path, capsys):
@@ -150,3 +156,17 @@ def test_cli_fetch_reports_a_portal_error_without_a_traceback(portal, tmp_path, 
     assert main(["fetch", "--out", str(tmp_path), "--portal", portal.url]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"clusterqi: error: dataset '{PRACTICES_SLUG}'") and "Traceback" not in err
+
+
+def test_the_simd_file_is_fetched_from_its_dataset_and_recorded(client, portal, tmp_path):
+    result = fetch_latest(tmp_path, months=1, client=client)
+    record = next(r for r in result.fetched if r.file == SIMD_FILE)
+    assert record.dataset == SIMD_SLUG and record.name == "SIMD 2020v2" and record.period == ""
+    assert (tmp_path / SIMD_FILE).read_bytes() == portal.files[portal.resource_path(SIMD_FILE)]
+
+
+def test_a_portal_without_simd_2020v2_fails_naming_the_file(client, portal, tmp_path):
+    portal.packages[SIMD_SLUG] = [r for r in portal.packages[SIMD_SLUG] if not r["url"].endswith(SIMD_FILE)]
+    with pytest.raises(FetchError, match=rf"'{SIMD_SLUG}'.*{SIMD_FILE}"):
+        fetch_latest(tmp_path, months=1, client=client)
+    assert portal.downloads() == []

@@ -6,7 +6,7 @@ import pytest
 
 from clusterqi.fetch import DATASETS, FetchError, parse_period, resource_period, select_resources
 
-PRACTICES, POPULATIONS, PRESCRIBING, GEOGRAPHY = DATASETS
+PRACTICES, POPULATIONS, PRESCRIBING, GEOGRAPHY, SIMD = DATASETS
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -122,3 +122,12 @@ def test_a_dataset_without_files_of_the_expected_kind_is_an_error_listing_what_i
     message = str(raised.value)
     assert "gp-practice-contact-details-and-list-sizes" in message
     assert "'Data dictionary'" in message and "practice_contactdetails_oct2024-open-data.csv" in message
+
+
+def test_simd_2020v2_is_chosen_by_file_name_among_the_older_versions():
+    resources = [_resource("SIMD 2016", "simd2016_18012018.csv"),
+                 _resource("SIMD 2020v2", "simd2020v2_22062020.csv"),
+                 _resource("SIMD 2012", "simd2012_02042020.csv")]
+    choices, warnings = select_resources(SIMD, resources)
+    assert SIMD.slug == "scottish-index-of-multiple-deprivation"
+    assert [c.file for c in choices] == ["simd2020v2_22062020.csv"] and warnings == []
