@@ -427,7 +427,7 @@ class ClusterReport:
         for column in rows.columns:
             if column not in ("numerator", "denominator") and pd.api.types.is_float_dtype(rows[column]):
                 rows[column] = _significant(rows[column], CSV_SIGNIFICANT_FIGURES)
-        return rows.to_csv(index=False)
+        from clusterqi.csv_safety import safe_csv; return safe_csv(rows, index=False)  # noqa: E702 (formula cells escaped)
 
 
 def _check_parameters(cluster_id, period_end, months, audience, reveal_practice, threshold) -> None:
