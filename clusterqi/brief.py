@@ -237,16 +237,17 @@ def what_to_discuss(
             word = verdicts[0][0]
             scotland = row.get("scotland_value")
             distance = abs(value / float(scotland) - 1.0) if scotland and not pd.isna(scotland) else 0.0
-            compared = []
+            groups: dict[tuple[str, str], list[str]] = {}
             for verdict, words, other in verdicts:
-                if verdict in ("better", "worse"):
-                    higher = not pd.isna(other) and value > float(other)
-                    side = "higher" if higher else "lower"
-                    compared.append(f"{side} than {words} ({format_number(other)}): {verdict}")
-                else:
-                    compared.append(f"{verdict} than {words} ({format_number(other)})")
+                side = "higher" if (not pd.isna(other) and value > float(other)) else "lower"
+                groups.setdefault((side, verdict), []).append(f"{words} ({format_number(other)})")
+            compared = []
+            for (side, verdict), places in groups.items():
+                places_text = " and ".join(places)
+                judged = f": {verdict}" if verdict in ("better", "worse") else ""
+                compared.append(f"{side} than {places_text}{judged}")
             sentence = (f"{title}: {value_text}, " + "; ".join(compared)
-                        + ", by more than the usual differences between clusters.")
+                        + ", beyond the usual differences between clusters.")
             found.append(dict(indicator_id=indicator_id, title=title, reason="verdict",
                               direction=word, value=value, unit=unit, sentence=sentence,
                               _key=(0, _VERDICT_ORDER[word], -distance)))

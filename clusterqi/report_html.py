@@ -7,7 +7,10 @@ lead receives by email and opens offline:
 - no network: nbconvert's CDN scripts removed by the ``clusterqi_report`` template, and the
   Vega runtime included exactly once (:mod:`clusterqi.charts.offline`; every copy in the outputs
   is hoisted into the page head);
-- a table of contents built from the section headings, a print stylesheet;
+- a table of contents built from the section headings (where the notebook's contents section
+  puts :data:`TOC_PLACEHOLDER`, else in the page header), a print stylesheet with a "print
+  brief" (headline, what to discuss, at a glance) and a "print full" (every ``<details>`` open);
+- cells tagged :data:`REMOVE_TAGS` (notes for whoever runs the notebook) left out;
 - a "Download the numbers" link holding the releasable table as CSV inside the file
   (gzip-compressed, base64 in an inert ``<script type="application/gzip">`` block that a few
   lines of script unpack into a CSV download with the browser's own ``DecompressionStream``;
@@ -49,6 +52,9 @@ from clusterqi.paths import replacing
 __all__ = [
     "MAX_REPORT_BYTES",
     "REPORT_METADATA_KEY",
+    "TOC_PLACEHOLDER",
+    "DOWNLOAD_PLACEHOLDER",
+    "REMOVE_TAGS",
     "TEMPLATE_NAME",
     "ReportError",
     "render_html",
@@ -66,7 +72,14 @@ REPORT_METADATA_KEY = "clusterqi"
 TEMPLATE_NAME = "clusterqi_report"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TOC_PLACEHOLDER = "<!-- clusterqi-toc -->"
+"""Where the contents list goes: in the report's own contents section, else the page header."""
+DOWNLOAD_PLACEHOLDER = "<!-- clusterqi-download -->"
+"""Where the "download the numbers" link goes (as the contents list)."""
+REMOVE_TAGS = ("remove-from-report", "remove_cell")
+"""Notebook cell tags whose cells never reach the HTML (notes for whoever runs the notebook)."""
 TOC_LEVELS = ("h2", "h3")
+TOC_SKIP = frozenset({"contents", "report-title"})
+"""Heading ids the contents list leaves out (itself)."""
 NUMBERS_ELEMENT_ID = "cqi-numbers"
 """Id of the element holding the packed CSV (base64 of gzip)."""
 
@@ -227,6 +240,8 @@ def _toc(body: str) -> str:
     parser.feed(body)
     sections: list[tuple[str, list[str]]] = []
     for level, anchor, text in parser.found:
+        if anchor in TOC_SKIP:
+            continue
         link = f'<a href="#{html.escape(anchor)}">{html.escape(text)}</a>'
         if level == "h3" and sections:
             sections[-1][1].append(f"<li>{link}</li>")
@@ -243,6 +258,16 @@ def _write_atomically(text: str, out: Path) -> None:
     # the usual permissions (umask), so reports on a shared drive can be read by the team
     with replacing(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def _placed(nb: nbformat.NotebookNode, marker: str) -> bool:
+    """Whether an HTML output of the notebook holds ``marker`` (so the page header need not)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/html", "")
+            if marker in ("".join(text) if isinstance(text, list) else text):
+                return True
+    return False
 
 
 def _report_exporter(**settings: Any):
@@ -312,7 +337,15 @@ def render_html(executed_notebook: str | os.PathLike | nbformat.NotebookNode, ou
     if header.get("numbers_csv") is not None:
         filename = str(header.get("numbers_filename") or "numbers.csv")
         download = numbers_link(str(header["numbers_csv"]), filename)
+    from traitlets.config import Config
+
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_TAGS)
+    in_body = _placed(nb, TOC_PLACEHOLDER)
+    download_in_body = _placed(nb, DOWNLOAD_PLACEHOLDER)
     exporter = _report_exporter(
+        config=config,
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATE_DIR)],
         exclude_input=True,
@@ -324,13 +357,15 @@ def render_html(executed_notebook: str | os.PathLike | nbformat.NotebookNode, ou
             "version": html.escape(__version__),
             "runtime": runtime_script() if charts else "",
             "banner": banner,
-            "download": download,
-            "toc_placeholder": TOC_PLACEHOLDER,
+            "download": "" if download_in_body else download,
+            "toc_placeholder": "" if in_body else TOC_PLACEHOLDER,
         }
     }
     page, _ = exporter.from_notebook_node(nb, resources=resources)
     main = page.split("<main>", 1)[-1]
     page = page.replace(TOC_PLACEHOLDER, _toc(main), 1)
+    if download_in_body:
+        page = page.replace(DOWNLOAD_PLACEHOLDER, download, 1)
     size = len(page.encode("utf-8"))
     if size > MAX_REPORT_BYTES:
         parts = measure_html(page)

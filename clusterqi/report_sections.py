@@ -1,10 +1,24 @@
 """The cluster report's sections: what each notebook cell displays, text generated from the numbers.
 
-Each ``show_*`` function displays one section of :class:`clusterqi.report.ClusterReport` in the
-notebook (and so in the exported HTML): headings with stable ids (the contents list links to
-them), the charts from :mod:`clusterqi.charts`, each followed by its one-sentence summary and a
-collapsible table of the numbers behind it (accessibility: meaning never rests on the chart or
-on colour alone). Every string that comes from data is HTML-escaped here, so a practice named
+The report is a meeting brief a GP quality lead reads in five minutes, short by default and
+complete on demand:
+
+1. :func:`show_header`: one H1 (the cluster's name), the period in words, and "What to
+   discuss" (:func:`clusterqi.brief.what_to_discuss`: verdicts, then SPC signals, then the
+   largest moves, one sentence each, linked to the indicator);
+2. :func:`show_at_a_glance`: the spine chart of every indicator, then :func:`show_contents`
+   (the contents list and the "download the numbers" link);
+3. :func:`show_indicator_sections`: a grid of small multiples, one card per indicator (its
+   sentence and a small trend chart); the funnel, the trend with the comparator drop-down,
+   the SPC chart, the practices and every table of numbers open on demand in ``<details>``
+   (a printed "full" copy opens them all);
+4. local measures, data-quality notes, how to read the charts and a glossary, and "About this
+   report" (provenance, with the parameters and hashes folded away).
+
+Every chart is a ``<figure>`` whose caption is its one-sentence summary (also the SVG's
+accessible name, through the spec's ``description``), with a sentence on how to read it
+beside it and the numbers behind it in a table (meaning never rests on the chart or on colour
+alone). Every string that comes from data is HTML-escaped here, so a practice named
 ``<script>alert(1)</script>`` is shown as text.
 
 :func:`show_header` must be called first: its output carries the report's audience,
@@ -16,6 +30,7 @@ Example usage (the notebook's cells)::
     report = build_report(**parameters)
     show_header(report)
     show_at_a_glance(report)
+    show_contents(report)
     show_indicator_sections(report)
 """
 
@@ -29,14 +44,18 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from clusterqi import __version__
-from clusterqi.report_html import REPORT_METADATA_KEY
+from clusterqi.brief import format_number, period_words, trend_months, what_to_discuss
+from clusterqi.report_html import DOWNLOAD_PLACEHOLDER, REPORT_METADATA_KEY, TOC_PLACEHOLDER
 
 __all__ = [
     "MAX_TABLE_ROWS",
+    "HOW_TO_READ",
+    "GLOSSARY",
     "section_id",
     "html_table",
     "show_header",
     "show_at_a_glance",
+    "show_contents",
     "show_indicator_sections",
     "show_local_measures",
     "show_quality_notes",
@@ -49,12 +68,55 @@ MAX_TABLE_ROWS = 30
 
 _LEVEL_WORDS = {"practice": "practices", "cluster": "clusters", "hscp": "HSCPs", "hb": "boards"}
 
+HOW_TO_READ = {
+    "summary": "Each row is an indicator: the grey bar spans Scotland's clusters (dark grey: the "
+               "middle half), the vertical line is Scotland, and the marker is this cluster; "
+               "better is always to the right.",
+    "small": "Black line: this cluster month by month; dashed line: the rest of Scotland; grey "
+             "band: the control limits (ordinary month-to-month variation); a coloured marker "
+             "is a month the SPC rules flag; a \"c\" marks a hidden month.",
+    "funnel": "Each point is a cluster, placed by its size (across) and value (up); points "
+              "outside the funnel's outer lines differ from Scotland by more than chance and "
+              "the usual differences between clusters.",
+    "comparison": "The cluster's monthly value (black) against the comparator you choose in the "
+                  "drop-down; click a practice in the legend (or use the practice list) to "
+                  "highlight it.",
+    "spc": "The centre line is the cluster's usual level and the limits its ordinary "
+           "month-to-month variation; a marked point breaks a rule named above the chart "
+           "and is worth asking about.",
+    "practice": "Each row is a member practice with its 95% interval; the line is the "
+                "cluster's value.",
+}
+"""One sentence on how to read each kind of chart, shown beside it."""
+
+GLOSSARY = {
+    "cluster": ("GP cluster", "a group of 4 to 15 neighbouring general practices that meet to "
+                "improve care together (Scotland's GP contract, 2018)."),
+    "HSCP": ("Health and social care partnership", "the NHS board and council body that plans "
+             "community health services for an area; a cluster belongs to one."),
+    "funnel plot": ("Funnel plot", "clusters plotted by size and value, with limits that narrow "
+                    "as size grows: small clusters vary more by chance."),
+    "control limits": ("Control limits", "on an SPC chart, the range a month's value stays "
+                       "within when nothing has changed; a point outside is a signal."),
+    "SPC": ("Statistical process control", "charts that separate ordinary month-to-month "
+            "variation from changes worth a conversation."),
+    "c": ("c (hidden)", "a figure hidden to protect confidentiality: fewer than 5 items, or a "
+          "figure that would let one be worked out."),
+}
+"""Term -> (full name, plain explanation): the glossary section and the ``<abbr>`` titles."""
+
 
 def _e(value: Any) -> str:
     """HTML-escaped text of a value (empty for missing)."""
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
         return ""
     return html.escape(str(value))
+
+
+def _abbr(term: str, text: str | None = None) -> str:
+    """``<abbr title="...">term</abbr>`` with the glossary's explanation."""
+    name, words = GLOSSARY[term]
+    return f"<abbr title='{_e(name + ': ' + words)}'>{_e(text or term)}</abbr>"
 
 
 def section_id(*parts: str) -> str:
@@ -78,8 +140,24 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-def html_table(frame: pd.DataFrame, caption: str, max_rows: int = MAX_TABLE_ROWS) -> str:
+_HIDDEN = "<abbr class=cqi-c title='hidden: fewer than {threshold} items (see Words used)'>c</abbr>"
+
+
+def _cell(value: Any, threshold: int = 5) -> tuple[str, bool]:
+    """(cell markup, numeric) for one table value; a suppressed value reads "c"."""
+    if isinstance(value, str) and value in ("suppressed", "c"):
+        return _HIDDEN.format(threshold=threshold), True
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return _e(_format(value)), numeric
+
+
+def html_table(frame: pd.DataFrame, caption: str, max_rows: int = MAX_TABLE_ROWS,
+               note: str = "", threshold: int = 5) -> str:
     """A collapsible, escaped HTML table of ``frame`` (numbers right-aligned), with a caption.
+
+    Suppressed values (``"suppressed"`` or ``"c"``) read "c" with an explanation on hover. A
+    table whose columns after the first are all numbers is right-aligned by one class (a trend
+    table of 15 practices has ~7,000 cells; a class on each would be ~80 KB of a report).
 
     Example usage::
 
@@ -87,56 +165,84 @@ def html_table(frame: pd.DataFrame, caption: str, max_rows: int = MAX_TABLE_ROWS
     """
     shown = frame.head(max_rows)
     head = "".join(f"<th scope='col'>{_e(c)}</th>" for c in shown.columns)
+    rendered = [[_cell(value, threshold) for value in row] for row in shown.itertuples(index=False)]
+    all_numeric = all(numeric or not text for row in rendered for text, numeric in row[1:])
     body = []
-    for row in shown.itertuples(index=False):
-        cells = []
-        for value in row:
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            cls = " class='num'" if numeric else ""
-            cells.append(f"<td{cls}>{_e(_format(value))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    for row in rendered:
+        cells = "".join(f"<td>{text}</td>" if all_numeric or not numeric else f"<td class=n>{text}</td>"
+                        for text, numeric in row)
+        body.append(f"<tr>{cells}</tr>")
     more = ""
     if len(frame) > max_rows:
-        more = f"<p class='cqi-note'>First {max_rows} of {len(frame)} rows shown.</p>"
+        more = (f"<p class='cqi-note'>First {max_rows} of {len(frame)} rows shown{note}; "
+                "the CSV download has every row.</p>")
+    table_class = "cqi-table cqi-n" if all_numeric and len(shown.columns) > 1 else "cqi-table"
     return (
         f"<details class='cqi-numbers'><summary>{_e(caption)}</summary>"
-        f"<table class='cqi-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<div class='cqi-scroll' role='region' tabindex='0' aria-label='{_e(caption)}'>"
+        f"<table class='{table_class}'><caption>{_e(caption)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
         f"{more}</details>"
     )
 
 
-def _chart(kind: str, caption: str, *args: Any, **kwargs: Any) -> None:
-    """Display a chart of ``kind``, its one-sentence summary and the collapsible numbers behind it.
+def _chart_markup(chart, sentence: str, how: str | None = None, embed_options: dict | None = None) -> str:
+    """A chart as a ``<figure>``: how to read it, the chart (named by its sentence), the sentence."""
+    from clusterqi.charts.offline import chart_markup, chart_spec
 
-    :func:`clusterqi.charts.chart_with_text` gives all three from the builder's arguments.
+    spec = chart_spec(chart)
+    spec["description"] = sentence
+    how_text = f"<p class='cqi-how'>{_e(how)}</p>" if how else ""
+    return (f"<figure class='cqi-figure'>{how_text}{chart_markup(spec, embed_options)}"
+            f"<figcaption class='cqi-summary'>{_e(sentence)}</figcaption></figure>")
+
+
+def _chart(kind: str, caption: str, *args: Any, order: list[str] | None = None,
+           note: str = "", threshold: int = 5, **kwargs: Any) -> str:
+    """A chart of ``kind`` with how to read it, its one-sentence summary and its numbers.
+
+    :func:`clusterqi.charts.chart_with_text` gives all three from the builder's arguments;
+    ``order`` puts those names of the table's first column first (the report's own cluster and
+    its neighbours in a funnel's table).
     """
     from clusterqi.charts import chart_with_text
-    from clusterqi.charts.offline import chart_spec, offline_renderer
 
     chart, sentence, numbers = chart_with_text(kind, *args, **kwargs)
-    # always the offline renderer, whatever renderer the session has enabled
-    display(offline_renderer(chart_spec(chart)), raw=True)
-    markup = f"<p class='cqi-summary'>{_e(sentence)}</p>"
+    markup = _chart_markup(chart, sentence, HOW_TO_READ.get(kind))
     if numbers is not None and len(numbers):
-        markup += html_table(numbers, caption)
-    _show(markup)
+        if order:
+            first = numbers.columns[0]
+            rank = {name: i for i, name in enumerate(order)}
+            numbers = numbers.assign(_order=numbers[first].map(rank).fillna(len(rank)))
+            numbers = numbers.sort_values("_order", kind="stable").drop(columns="_order")
+        markup += html_table(numbers, caption, note=note, threshold=threshold)
+    return markup
 
 
 # --- sections -----------------------------------------------------------------------------------
 
 
+_AUDIENCE_TEXT = {
+    "cluster": "For the cluster: member practices are not named.",
+    "practice": "For one practice: that practice is named, the others are not.",
+    "analyst": "Analyst view: not disclosure-controlled, not for release.",
+}
+
+
 def show_header(report) -> None:
-    """The report title and period; its output metadata carries what render_html checks and links."""
-    audience_text = {
-        "cluster": "for the cluster: member practices are not named",
-        "practice": "for one practice: that practice is named, the others are not",
-        "analyst": "analyst view: not disclosure-controlled, not for release",
-    }[report.audience]
-    period = report.total_period
+    """The cluster's name, the period in words and "What to discuss"; its output metadata
+    carries what render_html checks and links."""
+    months = trend_months(report.table, report.cluster_id)
+    period = period_words(report.total_period)
+    trend = f"; trends show the last {months} months" if months else ""
+    items = what_to_discuss(report.table, report.cluster_id, report.catalogue,
+                            cluster_name=report.cluster_name)
     markup = (
-        f"<h1 id='report-title'>{_e(report.cluster_name)}: cluster quality report</h1>"
-        f"<p class='cqi-summary'>{_e(_period_words(period))}, {len(report.catalogue)} "
-        f"indicator{'s' if len(report.catalogue) != 1 else ''}; {_e(audience_text)}.</p>"
+        f"<h1 id='report-title'>{_e(report.cluster_name)}</h1>"
+        f"<p class='cqi-period'>Cluster quality report: {_e(period)}{_e(trend)}. "
+        f"{len(report.catalogue)} prescribing indicator{'s' if len(report.catalogue) != 1 else ''}"
+        f" against Scotland. {_e(_AUDIENCE_TEXT[report.audience])}</p>"
+        + _discuss_markup(report, items)
     )
     metadata = {
         REPORT_METADATA_KEY: {
@@ -147,24 +253,63 @@ def show_header(report) -> None:
             "title": report.title,
             "numbers_csv": report.numbers_csv(),
             "numbers_filename": f"{section_id(report.cluster_id)}-numbers.csv",
+            "discuss": int(len(items)),
         }
     }
     _show(markup, metadata)
 
 
-def _period_words(period: str) -> str:
-    """"2025-10..2026-09" -> "12 months from Oct 2025 to Sep 2026"."""
-    if ".." not in str(period):
-        return str(period)
-    first, last = (pd.Period(p, freq="M") for p in str(period).split(".."))
-    months = (last - first).n + 1
-    return f"{months} months from {first.strftime('%b %Y')} to {last.strftime('%b %Y')}"
+_REASON_WORDS = {"verdict": "differs from its comparators", "spc": "a change over time",
+                 "move": "a large move"}
+
+
+def _discuss_markup(report, items: pd.DataFrame) -> str:
+    if items.empty:
+        body = ("<p>Nothing stands out this period: every indicator is within the usual "
+                "variation between clusters, no monthly series has a clear signal and no "
+                "indicator moved by more than chance. The at-a-glance chart shows where the "
+                "cluster sits.</p>")
+    else:
+        rows = []
+        for item in items.itertuples(index=False):
+            anchor = section_id("indicator", item.indicator_id)
+            badge = _badge(item.direction) if item.reason == "verdict" else ""
+            rows.append(
+                f"<li>{badge}<a href='#{anchor}'>{_e(item.title)}</a>: "
+                f"{_e(item.sentence.split(': ', 1)[1] if ': ' in item.sentence else item.sentence)}"
+                f" <span class='cqi-reason'>({_e(_REASON_WORDS.get(item.reason, item.reason))})</span></li>")
+        body = (f"<p>{len(items)} indicator{'s' if len(items) != 1 else ''} merit the meeting's "
+                "time, most important first:</p>"
+                f"<ol class='cqi-discuss'>{''.join(rows)}</ol>")
+    return f"<section class='cqi-brief' aria-labelledby='what-to-discuss'><h2 id='what-to-discuss'>What to discuss</h2>{body}</section>"
+
+
+def _badge(word: str) -> str:
+    word = str(word or "")
+    if word not in ("better", "worse", "higher", "lower", "similar"):
+        return ""
+    return f"<span class='cqi-badge cqi-{word}'>{_e(word)}</span> "
 
 
 def show_at_a_glance(report) -> None:
-    """The spine chart across all indicators, with its summary and numbers."""
-    _chart("summary", "The numbers behind the at-a-glance chart",
-           report.table, report.catalogue, report.cluster_id, audience=report.audience)
+    """The spine chart across all indicators, with how to read it, its summary and numbers."""
+    from clusterqi.charts.offline import enable_offline_charts  # noqa: F401  (renderer registered)
+
+    markup = _chart("summary", "The numbers behind the at-a-glance chart",
+                    report.table, report.catalogue, report.cluster_id, audience=report.audience)
+    _show("<section class='cqi-glance' aria-labelledby='at-a-glance'>"
+          "<h2 id='at-a-glance'>At a glance</h2>"
+          "<p class='cqi-note'>\"Better\" or \"worse\" means further from the rest of Scotland "
+          "than the usual differences between Scottish clusters can explain (outside the "
+          f"99.8% limits of the {_abbr('funnel plot')}); \"similar\" means within them.</p>"
+          f"{markup}</section>")
+
+
+def show_contents(report) -> None:
+    """The contents list (filled in by render_html) and the "download the numbers" link."""
+    _show("<nav class='cqi-toc' aria-labelledby='contents'>"
+          "<h2 id='contents' class='cqi-toc-title'>Contents</h2>"
+          f"{TOC_PLACEHOLDER}</nav><p class='cqi-download'>{DOWNLOAD_PLACEHOLDER}</p>")
 
 
 def _rows(report, indicator_id: str, level: str, period_type: str, own: bool = True) -> pd.DataFrame:
@@ -175,14 +320,19 @@ def _rows(report, indicator_id: str, level: str, period_type: str, own: bool = T
     return t[keep]
 
 
+def _threshold(report) -> int:
+    return int(getattr(report.policy, "threshold", 5) or 5)
+
+
 def _interpretation(report, indicator, total: pd.Series | None) -> str:
     """Plain-English sentences about the cluster's total, from the comparison columns."""
     if total is None:
         return "There is no total for this cluster in the period."
     if str(total.get("qualifier") or "") == "c":
         return (
-            f"{report.cluster_name}'s figure for this indicator is suppressed to protect "
-            "confidentiality (fewer items than the disclosure threshold), so no comparison is shown."
+            f"{report.cluster_name}'s figure for this indicator is hidden (shown as c) to protect "
+            f"confidentiality: fewer than {_threshold(report)} items, or a figure that would let "
+            "such a count be worked out, so no comparison is shown."
         )
     text = f"{report.cluster_name}: {_format(total.get('value'))} {indicator.unit}."
     if isinstance(total.get("interpretation"), str) and total["interpretation"]:
@@ -193,47 +343,125 @@ def _interpretation(report, indicator, total: pd.Series | None) -> str:
     return text
 
 
+def _card_sentence(report, ind, total: pd.Series | None, brief: dict[str, str]) -> tuple[str, str]:
+    """(badge word, one sentence) for an indicator's card."""
+    if ind.id in brief:
+        sentence = brief[ind.id]
+        return "", sentence.split(": ", 1)[1] if ": " in sentence else sentence
+    if total is None:
+        return "", "No total for this cluster in the period."
+    if str(total.get("qualifier") or "") == "c":
+        return "", (f"Hidden (c): fewer than {_threshold(report)} items, or a figure that would "
+                    "reveal such a count.")
+    verdict = str(total.get("vs_rest_of_scotland") or "")
+    scotland = total.get("rest_of_scotland_value")
+    text = f"{format_number(total.get('value'))} {ind.unit}"
+    if verdict:
+        text += f": {verdict} to the rest of Scotland" if verdict == "similar" else f": {verdict} than the rest of Scotland"
+    if scotland is not None and not pd.isna(scotland):
+        text += f" ({format_number(scotland)})"
+    if isinstance(total.get("quality_flag"), str) and total["quality_flag"]:
+        text += "; a data-quality note applies"
+    return verdict, text + "."
+
+
+def _neighbour_names(report, indicator_id: str) -> list[str]:
+    """The report's own cluster, then the other clusters of its HSCP, by name (table order)."""
+    rows = _rows(report, indicator_id, "cluster", "total", own=False)
+    own = rows[rows["area_id"] == report.cluster_id]
+    names = [str(n) for n in own["area_name"]]
+    if len(own) and "hscp_code" in rows:
+        hscp = own["hscp_code"].iloc[0]
+        near = rows[(rows["hscp_code"] == hscp) & (rows["area_id"] != report.cluster_id)]
+        names += sorted(str(n) for n in near["area_name"])
+    return names
+
+
 def show_indicator_sections(report) -> None:
-    """One section per indicator: why it matters, funnel, trend with comparator dropdown, SPC,
-    the cluster's practices (when the audience may see them), interpretation and change ideas."""
+    """One card per indicator in a grid of small multiples: the sentence and a small trend chart;
+    the funnel, trend with comparator drop-down, SPC, practices, why it matters, interpretation
+    and change ideas open on demand."""
+    from clusterqi.charts.small import describe_small_trend, small_trend_chart
+
     aud = report.audience
+    threshold = _threshold(report)
+    items = what_to_discuss(report.table, report.cluster_id, report.catalogue, limit=None,
+                            cluster_name=report.cluster_name)
+    brief = dict(zip(items["indicator_id"], items["sentence"]))
     by_indicator = dict(tuple(report.table.groupby("indicator_id", sort=False, observed=True)))
+    cards = []
     for indicator_id, ind in report.catalogue.items():
         table = by_indicator.get(indicator_id, report.table.iloc[:0])
         sid = section_id("indicator", indicator_id)
-        _show(
-            f"<h3 id='{sid}'>{_e(ind.title)}</h3>"
-            f"<p><strong>Why it matters.</strong> {_e(' '.join(str(ind.why_it_matters).split()))}</p>"
-            f"<p class='cqi-note'>Unit: {_e(ind.unit)}; "
-            f"{_e(_direction(ind))}.</p>"
-        )
         own_total = _rows(report, indicator_id, "cluster", "total")
         own_total = own_total[own_total["area_id"] == report.cluster_id]
         total = own_total.iloc[0] if len(own_total) else None
+        badge, sentence = _card_sentence(report, ind, total, brief)
+        small = ""
+        if len(_rows(report, indicator_id, "cluster", "month")):
+            chart = small_trend_chart(table, ind, report.cluster_id, audience=aud, threshold=threshold)
+            small = _chart_markup(chart, describe_small_trend(table, ind, report.cluster_id, aud, threshold),
+                                  embed_options={"actions": False})
+        more = _more_markup(report, ind, table, total, threshold)
+        cards.append(
+            f"<section class='cqi-card' aria-labelledby='{sid}'>"
+            f"<h3 id='{sid}'>{_e(ind.title)}</h3>"
+            f"<p class='cqi-card-text'>{_badge(badge)}{_e(sentence)}</p>"
+            f"{small}"
+            f"<details class='cqi-more'><summary>More on this indicator<span class='cqi-visually-hidden'>: "
+            f"{_e(ind.title)}</span> (funnel, trend, SPC, practices, numbers)</summary>{more}</details>"
+            "</section>"
+        )
+    _show(
+        "<section class='cqi-indicators' aria-labelledby='indicators'>"
+        "<h2 id='indicators'>Indicators</h2>"
+        f"<p class='cqi-how'>{_e(HOW_TO_READ['small'])} \"More on this indicator\" opens the "
+        f"{_abbr('funnel plot')}, the trend against a comparator, the {_abbr('SPC')} chart and the "
+        "practices.</p>"
+        f"<div class='cqi-grid'>{''.join(cards)}</div></section>"
+    )
+
+
+def _more_markup(report, ind, table: pd.DataFrame, total, threshold: int) -> str:
+    aud = report.audience
+    parts = [
+        f"<p><strong>Why it matters.</strong> {_e(' '.join(str(ind.why_it_matters).split()))}</p>",
+        f"<p class='cqi-note'>Unit: {_e(ind.unit)}; {_e(_direction(ind))}.</p>",
+        f"<p><strong>Interpretation.</strong> {_e(_interpretation(report, ind, total))}</p>",
+        "<h4>Among Scotland's clusters (funnel plot)</h4>",
         _chart("funnel", "The numbers behind the funnel plot", table, ind, "cluster",
-               highlight=report.cluster_id, audience=aud)
+               highlight=report.cluster_id, audience=aud, threshold=threshold,
+               order=_neighbour_names(report, ind.id),
+               note=": this cluster and the rest of its HSCP first"),
+        "<h4>Month by month against a comparator</h4>",
         _chart("comparison", "The numbers behind the trend chart", table, ind,
-               report.cluster_id, audience=aud)
+               report.cluster_id, audience=aud, threshold=threshold),
+        f"<h4>{_abbr('SPC', 'SPC')} chart: changes over time</h4>",
         _chart("spc", "The numbers behind the SPC chart", table, ind, report.cluster_id,
-               "cluster", audience=aud)
-        if len(_rows(report, indicator_id, "practice", "total")):
-            _chart("practice", "The numbers behind the practice chart", table, ind,
-                   report.cluster_id, audience=aud)
+               "cluster", audience=aud, threshold=threshold),
+        "<h4>Member practices</h4>",
+    ]
+    if len(_rows(report, ind.id, "practice", "total")):
+        parts.append(_chart("practice", "The numbers behind the practice chart", table, ind,
+                            report.cluster_id, audience=aud, threshold=threshold))
+    else:
+        parts.append(
+            "<p class='cqi-note'>Practice-level figures are not shown for this cluster "
+            "(withheld by disclosure control: with fewer than 3 member practices, each could "
+            "identify the others).</p>")
+    ideas = "".join(f"<li>{_e(' '.join(str(i).split()))}</li>" for i in (ind.change_ideas or []))
+    if ideas:
+        parts.append(f"<p><strong>Change ideas.</strong></p><ul>{ideas}</ul>")
+    refs = []
+    for ref in getattr(ind, "references", None) or []:
+        title, url = getattr(ref, "title", ref), getattr(ref, "url", None)
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            refs.append(f"<li><a href='{_e(url)}'>{_e(title)}</a></li>")
         else:
-            _show(
-                "<p class='cqi-note'>Practice-level figures are not shown for this cluster "
-                "(withheld by disclosure control: with fewer than 3 member practices, each could "
-                "identify the others).</p>"
-            )
-        ideas = "".join(f"<li>{_e(' '.join(str(i).split()))}</li>" for i in (ind.change_ideas or []))
-        refs = "".join(
-            f"<li>{_e(getattr(r, 'title', r))}</li>" for r in (getattr(ind, "references", None) or [])
-        )
-        _show(
-            f"<p><strong>Interpretation.</strong> {_e(_interpretation(report, ind, total))}</p>"
-            + (f"<p><strong>Change ideas.</strong></p><ul>{ideas}</ul>" if ideas else "")
-            + (f"<p class='cqi-note'>References:</p><ul class='cqi-note'>{refs}</ul>" if refs else "")
-        )
+            refs.append(f"<li>{_e(title)}</li>")
+    if refs:
+        parts.append(f"<p class='cqi-note'>References:</p><ul class='cqi-note'>{''.join(refs)}</ul>")
+    return "".join(parts)
 
 
 def _direction(ind) -> str:
@@ -245,27 +473,33 @@ def _direction(ind) -> str:
 def show_local_measures(report) -> None:
     """The cluster's local QI measure as an annotated run chart, when the report has one."""
     if report.local is None:
-        _show("<p class='cqi-note'>No local QI measure was given for this report.</p>")
         return
     measure = report.local_measure
     annotations = report.local_annotations
     ids = report.local["indicator_id"].dropna().unique()
-    _show(f"<h3 id='{section_id('local', str(ids[0]) if len(ids) else 'measure')}'>{_e(measure.title)}</h3>")
-    _chart("spc", "The numbers behind the local measure's chart", report.local, measure,
-           report.cluster_id, "cluster", annotations=annotations, audience=report.audience)
+    sid = section_id("local", str(ids[0]) if len(ids) else "measure")
+    _show(
+        "<h2 id='local-qi-measures'>Local QI measures</h2>"
+        f"<h3 id='{sid}'>{_e(measure.title)}</h3>"
+        + _chart("spc", "The numbers behind the local measure's chart", report.local, measure,
+                 report.cluster_id, "cluster", annotations=annotations, audience=report.audience)
+    )
 
 
 def show_quality_notes(report) -> None:
     """The data-quality notes that apply to this cluster, in plain English (already releasable)."""
     notes = report.quality_notes
+    heading = "<h2 id='data-quality-notes'>Data quality notes</h2>"
     if notes is None or len(notes) == 0:
-        _show("<p>No data-quality problems were found for this cluster's practices in the period.</p>")
+        _show(heading + "<p>No data-quality problems were found for this cluster's practices "
+              "in the period.</p>")
         return
     items = "".join(f"<li>{_e(text)}</li>" for text in _note_texts(notes))
+    count = f"{len(notes)} data-quality note{'s' if len(notes) != 1 else ''}"
     _show(
-        f"<p>{len(notes)} data-quality note{'s' if len(notes) != 1 else ''} for this cluster. "
-        "Where a note applies, the chart does not colour the figure better or worse.</p>"
-        f"<ul>{items}</ul>"
+        heading + f"<p>{count} for this cluster. Where a note applies, the chart does not colour "
+        "the figure better or worse.</p>"
+        f"<details class='cqi-numbers'><summary>The {count}</summary><ul>{items}</ul></details>"
     )
 
 
@@ -284,51 +518,87 @@ def _note_texts(notes: pd.DataFrame) -> list[str]:
 
 
 def show_how_to_read(report) -> None:
-    """Funnel plots and SPC charts explained in plain words."""
-    _show(
-        "<h3 id='reading-funnel'>Funnel plots</h3>"
-        "<p>Each point is one cluster: across, how many patients (or items) its figure is based "
-        "on; up, its value. The funnel lines show how far from the Scotland value a cluster of "
-        "that size could be by chance alone: 95% limits (about 1 in 20 clusters outside by "
-        "chance) and 99.8% limits (about 1 in 500). Small clusters have wide limits because "
-        "chance moves small numbers more. The limits allow for real differences between "
-        "clusters that no one can act on (over-dispersion); tick the box to see them without "
-        "that allowance. A point outside the 99.8% limits is worth a conversation, not a "
-        "verdict.</p>"
-        "<h3 id='reading-trend'>Trend charts</h3>"
-        "<p>The cluster's value month by month against a comparator you choose in the "
-        "drop-down: the rest of its HSCP, the rest of its health board or the rest of Scotland "
-        "(each excluding the cluster itself). Click a practice in the legend to highlight it.</p>"
-        "<h3 id='reading-spc'>SPC charts</h3>"
-        "<p>Statistical process control separates ordinary month-to-month variation from "
-        "special causes. The centre line is the average; the control limits are where "
-        "ordinary variation ends. Points marked as special cause break a rule named in the "
-        "chart's subtitle (for example a point outside the limits, or a long run on one side of "
-        "the centre line). Improvement and concern are judged by the indicator's direction.</p>"
-        "<h3 id='reading-disclosure'>Hidden and banded figures</h3>"
-        f"<p>Counts from 1 to {report.policy.threshold - 1} are suppressed (shown as 'c') with "
-        "any figure that would let them be worked out. "
+    """A short glossary, then funnel plots, SPC and hidden figures explained in plain words."""
+    terms = "".join(f"<dt>{_e(name)}</dt><dd>{_e(words)}</dd>"
+                    for key, (name, words) in GLOSSARY.items())
+    threshold = _threshold(report)
+    hidden = (
+        f"Counts from 1 to {threshold - 1} are hidden and shown as 'c', together with any "
+        "figure that would let them be worked out from a total (secondary suppression: a "
+        "second figure hidden so the first cannot be recovered by subtraction). A chart leaves "
+        "a hidden month out and marks it with a 'c'. "
         + ("Member practices are shown as 'Member practice A', 'B'... in an order that follows "
            "neither size nor value, with their sizes in bands." if report.audience != "analyst"
            else "This analyst view shows every figure.")
-        + "</p>"
+    )
+    _show(
+        "<h2 id='glossary'>Words used, and how to read the charts</h2>"
+        f"<dl class='cqi-glossary'>{terms}</dl>"
+        f"<p><strong>Hidden and banded figures.</strong> {_e(hidden)}</p>"
+        "<details class='cqi-numbers'><summary>More on funnel plots, trends and SPC charts</summary>"
+        "<p><strong>Funnel plots.</strong> Each point is one cluster: across, how many patients "
+        "(or items) its figure is based on; up, its value. The funnel lines show how far from "
+        "the Scotland value a cluster of that size could be by chance alone: 95% limits (about "
+        "1 in 20 clusters outside by chance) and 99.8% limits (about 1 in 500). Small clusters "
+        "have wide limits because chance moves small numbers more. The limits also allow for "
+        "the real differences between clusters that no one can act on (statisticians call "
+        "this over-dispersion); tick the box to see them without that allowance. A point "
+        "outside the 99.8% limits is worth a conversation, not a verdict.</p>"
+        "<p><strong>Trend charts.</strong> The cluster's value month by month against a "
+        "comparator you choose in the drop-down: the rest of its HSCP, the rest of its health "
+        "board or the rest of Scotland (each excluding the cluster itself).</p>"
+        "<p><strong>SPC charts.</strong> The centre line is the cluster's usual level; the "
+        "control limits are where ordinary month-to-month variation ends (about three "
+        "standard deviations either side). A marked point is a change worth asking about: a "
+        "month outside the limits, or a run of months on one side of the centre line. Such a "
+        "run appears by chance in about one chart in ten, so it matters most when it lasts or "
+        "comes with a point outside the limits.</p></details>"
     )
 
 
 def show_about(report) -> None:
-    """Data extract dates, indicator definitions hash, parameters, disclosure settings, version, time."""
+    """Who made the report, from which data, how figures are protected; parameters and hashes
+    folded away; a link back to the index."""
     run = report.run or {}
     sources = pd.DataFrame(run.get("sources", []))
-    if len(sources):
-        sources = sources[[c for c in ("kind", "file", "period") if c in sources.columns]]
     policy = report.policy
+    parameters = {k: v for k, v in report.parameters.items() if k not in ("indicator_table", "data")}
+    synthetic = report.parameters.get("data") == "synthetic"
+    parameters["data"] = "synthetic Scotland (demonstration data)" if synthetic else "PHS open data"
+    threshold = _threshold(report)
+    releases = ""
+    if len(sources) and "kind" in sources:
+        kinds = sources.groupby("kind", sort=True)
+        bits = []
+        for kind, rows in kinds:
+            periods = sorted(p for p in rows.get("period", pd.Series(dtype=str)).astype(str) if p)
+            span = f" ({periods[0]} to {periods[-1]})" if len(periods) > 1 else (f" ({periods[0]})" if periods else "")
+            bits.append(f"{kind.replace('_', ' ')}: {len(rows)} file{'s' if len(rows) != 1 else ''}{span}")
+        releases = "; ".join(bits)
+    data_words = ("Synthetic Scotland: made-up practices and prescribing for demonstration; "
+                  "no real patient or practice is shown." if synthetic else
+                  "Public Health Scotland open data: GP practice list sizes and populations, and "
+                  "Prescriptions in the Community.")
+    contact = report.parameters.get("contact")
+    made_by = (f"<p><strong>Questions about this report:</strong> {_e(contact)}</p>" if contact else
+               "<p><strong>Questions about this report:</strong> ask the analyst who sent it "
+               "(your local intelligence support team).</p>")
+    rounding = getattr(policy, "rounding", "none")
+    policy_words = (
+        f"Counts from 1 to {threshold - 1} items are hidden (shown as c), with any figure that "
+        "would let one be worked out. "
+        + ("Member practices are not named and their list sizes are shown only in bands; other "
+           "clusters appear only as cluster totals. " if report.audience == "cluster" else "")
+        + ("One practice is named; the other member practices are not. " if report.audience == "practice" else "")
+        + ("This is an analyst view: nothing is hidden and it must not be released. "
+           if report.audience == "analyst" else "")
+        + (f"Counts are rounded ({rounding}). " if rounding and rounding != "none" else "")
+    )
     settings = {
         name: getattr(policy, name)
         for name in ("audience", "threshold", "secondary", "rounding", "withhold_small_cluster")
         if hasattr(policy, name)
     }
-    parameters = {k: v for k, v in report.parameters.items() if k not in ("indicator_table", "data")}
-    parameters["data"] = "synthetic Scotland (demonstration data)" if report.parameters["data"] == "synthetic" else "PHS open data"
     rows = [
         ("clusterqi version", __version__),
         ("Generated", report.generated),
@@ -341,7 +611,31 @@ def show_about(report) -> None:
     body = "".join(f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     warnings = run.get("warnings", [])
     warn = ("<p class='cqi-note'>Calculation notes: " + _e("; ".join(warnings)) + "</p>") if warnings else ""
+    files = ""
+    if len(sources):
+        keep = [c for c in ("kind", "file", "period", "sha256") if c in sources.columns]
+        files = html_table(sources[keep], f"Data files read ({len(sources)})", max_rows=200)
+    refs = {}
+    for ind in report.catalogue.values():
+        for ref in getattr(ind, "references", None) or []:
+            url = getattr(ref, "url", None)
+            if isinstance(url, str) and url.startswith(("https://", "http://")):
+                refs.setdefault(url, str(getattr(ref, "title", url)))
+    ref_list = "".join(f"<li><a href='{_e(u)}'>{_e(t)}</a></li>" for u, t in refs.items())
     _show(
-        f"<table class='cqi-table'><tbody>{body}</tbody></table>{warn}"
-        + (html_table(sources, f"Data files read ({len(sources)})", max_rows=200) if len(sources) else "")
+        "<h2 id='about-this-report'>About this report</h2>"
+        f"<p><strong>Data.</strong> {_e(data_words)} "
+        f"Period: {_e(period_words(report.total_period))} ({_e(report.total_period.replace('..', ' to '))})"
+        f"{'; releases used: ' + _e(releases) if releases else ''}.</p>"
+        f"<p><strong>Made with</strong> clusterqi {_e(__version__)} on {_e(str(report.generated)[:10])}.</p>"
+        f"{made_by}"
+        f"<p><strong>Protecting confidentiality.</strong> {_e(policy_words)}</p>"
+        "<p><a href='index.html'>All cluster reports of this run (index)</a></p>"
+        + (f"<details class='cqi-numbers'><summary>References ({len(refs)})</summary><ul>{ref_list}</ul></details>"
+           if refs else "")
+        + "<details class='cqi-numbers'><summary>Parameters, settings and hashes</summary>"
+        "<div class='cqi-scroll' role='region' tabindex='0' aria-label='How this report was made'>"
+        "<table class='cqi-table'><caption>How this report was made</caption>"
+        f"<tbody>{body}</tbody></table></div>{warn}</details>"
+        + files
     )

@@ -40,7 +40,7 @@ from altair.utils.schemapi import debug_mode
 
 from clusterqi.charts import inputs
 from clusterqi.charts.comparison import comparison_chart, comparison_data, describe_comparison
-from clusterqi.charts.funnel import describe_funnel, funnel_chart, funnel_data
+from clusterqi.charts.funnel import describe_funnel, funnel_chart, funnel_data, size_axis, band_per
 from clusterqi.charts.practice import describe_practices, practice_chart, practice_data
 from clusterqi.charts.spc import describe_spc, spc_chart, spc_data
 from clusterqi.charts.summary import describe_summary, summary_chart, summary_data
@@ -75,9 +75,12 @@ def _funnel_table(table, indicator, level, period=None, highlight=None, audience
     ind = inputs.resolve_indicator(indicator)
     data = funnel_data(table, ind, level, period, highlight, cluster_id)
     singular = inputs.LEVEL_NAMES[level][0]
+    divisor, size_title = size_axis(ind, data.attrs["period"])
+    size = data["size"] / divisor
     return pd.DataFrame({
         singular.capitalize(): data["unit"],
-        "Size": data["size_text"].fillna(data["size"].map(inputs.format_value)),
+        size_title.split(" (")[0]: data["size_text"].map(lambda t: band_per(t, divisor)).fillna(size.map(
+            lambda v: f"{v:,.0f}" if pd.notna(v) and v >= 100 else inputs.format_value(v))),
         f"Value ({ind.unit})": data["value"],
         "95% interval": data["interval"],
         "Against the 99.8% limits": data["category"],

@@ -46,6 +46,8 @@ __all__ = [
     "FUNNEL_POINTS",
     "funnel_chart",
     "funnel_data",
+    "size_axis",
+    "band_per",
     "describe_funnel",
 ]
 
@@ -103,6 +105,45 @@ def _lines(table: pd.DataFrame, indicator_id: str, kind: str, multiplier: float,
                        "output of clusterqi.indicators.funnel_lines")
     out = lines[["size", *LIMIT_COLUMNS]].astype(float).apply(inputs.compact)
     return out.rename(columns=LINE_KEYS)
+
+
+def band_per(band: Any, divisor: float) -> Any:
+    """A size band ("1,000,000-2,499,999" patient-days) divided into the axis's units
+    ("2,740-6,850"), each end rounded to 3 significant figures; anything else unchanged."""
+    if not isinstance(band, str) or "-" not in band:
+        return band
+    try:
+        ends = [float(part.replace(",", "")) / divisor for part in band.split("-", 1)]
+    except ValueError:
+        return band
+    return "-".join(f"{float(f'{v:.3g}'):,.0f}" if v >= 100 else f"{v:.3g}" for v in ends)
+
+
+def size_axis(indicator: Any, period: str) -> tuple[float, str]:
+    """(divisor, title) of a funnel's size axis.
+
+    A population rate's denominator is patient-days (list size x days in the period: tens of
+    millions for a cluster); the axis shows the average list size instead (patients), the
+    denominator divided by the period's days. A share's axis counts the items it is a share of.
+
+    Example usage::
+
+        size_axis(catalogue["antibacterial_items_per_1000_per_day"], "2025-10..2026-09")
+        # (365.0, "Patients (average list size)")
+    """
+    ind = inputs.resolve_indicator(indicator)
+    # population rates are per patient-day (the catalogue requires it); a definition without
+    # a denominator (any object with kind "rate") is taken to be one too
+    if getattr(ind, "kind", None) == "rate" and getattr(getattr(ind, "denominator", None),
+                                                          "per_day", True):
+        if inputs.PERIOD_SEPARATOR in str(period):
+            start, end = str(period).split(inputs.PERIOD_SEPARATOR)
+        else:
+            start = end = str(period)
+        first = pd.Period(start, "M").start_time
+        last = pd.Period(end, "M").end_time.normalize()
+        return float((last - first).days + 1), "Patients (average list size)"
+    return 1.0, "Items the share is taken of (the denominator)"
 
 
 def funnel_data(
@@ -201,8 +242,12 @@ def funnel_chart(
     if not data.empty:
         limits = limits[limits["size"] >= data["size"].min() * LINE_START_SHARE]
 
-    x = alt.X("size:Q", title="Size (the indicator's denominator)",
-              scale=alt.Scale(zero=True))
+    divisor, x_title = size_axis(ind, period)
+    if divisor != 1:
+        data = data.assign(size=inputs.compact(data["size"] / divisor),
+                           size_text=data["size_text"].map(lambda t: band_per(t, divisor)))
+        limits = limits.assign(size=inputs.compact(limits["size"] / divisor))
+    x = alt.X("size:Q", title=x_title, scale=alt.Scale(zero=True))
     y_title = ind.unit
     show_unadjusted = alt.param(
         name=SHOW_UNADJUSTED, value=False,

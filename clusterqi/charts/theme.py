@@ -208,6 +208,10 @@ def house_theme() -> alt.theme.ThemeConfig:
             "point": {"filled": True, "size": 70, "opacity": 1, "stroke": MARKER_OUTLINE,
                       "strokeWidth": 1},
             "line": {"strokeWidth": 2},
+            # marks are hidden from screen readers: each chart's SVG is named by its sentence
+            # (the spec's description) and its numbers are in a table beside it; thousands of
+            # unnamed marks would only be noise (and fail axe's svg-img-alt)
+            "mark": {"aria": False},
         }
     }
 

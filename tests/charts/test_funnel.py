@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from clusterqi.charts import chart_data_table, describe_funnel, funnel_chart
-from clusterqi.charts.funnel import LINE_KEYS
+from clusterqi.charts.funnel import LINE_KEYS, band_per, size_axis
 from tests.charts.spec import datasets, embedded_columns, embedded_strings, params, titles
 from tests.charts.tables import CLUSTER, INDICATORS, PRACTICES, make_table
 
@@ -113,9 +113,14 @@ def test_practice_level_funnel_in_cluster_audience_shows_only_pseudonyms_and_ban
     chart = funnel_chart(table, ABX, "practice", highlight="member-b", lines=hand_lines())
     strings = embedded_strings(chart)
     assert {s for s in strings if s.startswith("Member practice")} == set(PRACTICES)
-    assert {"2,500-4,999", "5,000-7,499", "7,500-9,999"} <= strings  # sizes as bands
+    # a rate's size axis is patients (patient-days / days in the period), bands converted too
+    days, title = size_axis(ABX, "2025-10..2026-09")
+    assert (days, title) == (365.0, "Patients (average list size)")
+    assert {band_per(b, days) for b in ("2,500-4,999", "5,000-7,499", "7,500-9,999")} <= strings
+    assert band_per("1,000,000-2,499,999", days) == "2,740-6,850"
     points = next(r for r in datasets(chart).values() if "unit" in r[0])
-    assert sorted(r["size"] for r in points) == [3750.0, 6250.0, 6250.0, 8750.0]
+    assert [round(r["size"] * days, -1) for r in sorted(points, key=lambda r: r["size"])] == \
+        [3750.0, 6250.0, 6250.0, 8750.0]
 
 
 def test_funnel_draws_the_limits_the_calculation_module_computes(table):
@@ -130,7 +135,7 @@ def test_funnel_draws_the_limits_the_calculation_module_computes(table):
 
 def test_funnel_data_table_has_one_row_per_unit(table):
     frame = chart_data_table("funnel", table, ABX, "cluster", highlight=CLUSTER)
-    assert list(frame.columns) == ["Cluster", "Size", "Value (items per 1,000 patients per day)",
+    assert list(frame.columns) == ["Cluster", "Patients", "Value (items per 1,000 patients per day)",
                                    "95% interval", "Against the 99.8% limits"]
     assert len(frame) == 12
 

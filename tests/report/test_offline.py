@@ -39,12 +39,17 @@ def test_runtime_is_emitted_with_the_first_chart_only_until_re_enabled(chart):
     assert _html(chart).count(offline.RUNTIME_START) == 1
 
 
-def test_runtime_is_wrapped_in_a_function_scope_and_guarded_against_a_second_copy():
+def test_runtime_is_packed_wrapped_in_a_function_scope_and_guarded_against_a_second_copy():
     script = offline.runtime_script()
-    assert "if (window.clusterqiRuntime) { return; }" in script
-    body = script.split("(function () {\n", 2)[2]
-    assert "window.vegaEmbed=" in body  # the bundle sits inside the inner function
+    assert "if (window.clusterqiRuntime || window.clusterqiRuntimeLoading) { return; }" in script
+    assert "DecompressionStream('gzip')" in script
     assert script.count("<script") == 1 and script.count("</script>") == 1
+    code = offline.unpacked_runtime(script)
+    assert code.startswith("(function () {\n") and code.rstrip().endswith("}).call(window);")
+    assert "window.vegaEmbed=" in code  # the bundle sits inside the function
+    # packed, the runtime is well under half its size; the specs' pattern does not match it
+    assert len(script) < 0.5 * len(code)
+    assert offline.embedded_specs(script) == []
 
 
 def test_data_cannot_close_the_script_tag(chart):
@@ -62,7 +67,8 @@ def test_charts_use_svg_and_never_offer_the_editor_source_or_compiled_actions(ch
     options = json.loads(re.search(r"var options = (.*?);\n", html).group(1))
     assert options["renderer"] == "svg"
     assert options["actions"] == {"export": True, "source": False, "compiled": False, "editor": False}
-    assert "window.clusterqiViews" in html and f'class="{offline.CHART_CLASS}"' in html
+    assert "window.clusterqiDraw(chart)" in html and f'class="{offline.CHART_CLASS}"' in html
+    assert "window.clusterqiViews" in offline.runtime_script()  # the runtime draws and records
 
 
 def test_escape_json_for_script_escapes_html_comment_openers_and_line_separators():
