@@ -8,7 +8,13 @@ exact PHS layouts, so the demo and the tests go through the same loaders as real
 - one ``pitcYYYYMM.csv`` per month (the recent layout with ``DMDCode``; the first month in the
   older layout with ``ClassOfPreparationCode``, so loaders handle both);
 - ``hb14_hb19.csv`` and ``hscp16_hscp19.csv``;
-- ``ground_truth.csv``: the planted effects (:mod:`clusterqi.synthetic.plants`).
+- ``simd2020v2_22062020.csv``: the Scottish Index of Multiple Deprivation of the practices'
+  (invented) Data Zones, with deprivation clustered by HSCP and cluster, and a deprivation
+  gradient planted in opioid, gabapentinoid, hypnotic and dosulepin prescribing
+  (:mod:`clusterqi.synthetic.deprivation`; not in attach mode, where the real practices' Data
+  Zones need the real SIMD file);
+- ``ground_truth.csv``: the planted effects (:mod:`clusterqi.synthetic.plants`), and the clusters
+  the deprivation gradient alone sets apart (``deprivation_gradient``).
 
 About 14 boards, 31 HSCPs, 150 clusters and 900 practices. Prescribing uses real presentations
 of the package's code list (:func:`clusterqi.codelist.load_presentations`: real BNF codes, names
@@ -62,7 +68,7 @@ DEFAULT_PERIOD_END = "2026-09"
 #: ``real`` gives about 1.4 million rows a month, like a real PITC file, for benchmarks.
 SCALES = {"default": 5, "real": 1950}
 #: Bump when the generator's output changes, so cached folders are regenerated.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 #: Second seed word of the code table's own random stream.
 _CODES_STREAM = 1
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -123,6 +129,13 @@ def _write_world(out: Path, seed, months, period_end, scale, practices, populati
     """write_synthetic's work, into an empty folder ``out``."""
     from clusterqi.indicators.catalogue import load_catalogue
     from clusterqi.synthetic import layouts
+    from clusterqi.synthetic.deprivation import (
+        SIMD_FILE,
+        assign_deprivation,
+        gradient_factors,
+        gradient_plants,
+        write_simd,
+    )
     from clusterqi.synthetic.plants import ground_truth_frame
     from clusterqi.synthetic.prescribing import expected_shares, monthly_prescribing
     from clusterqi.synthetic.world import build_world, populations_for
@@ -139,9 +152,12 @@ def _write_world(out: Path, seed, months, period_end, scale, practices, populati
     codes = code_table(seed, scale)
     shares = expected_shares(codes, catalogue)
 
+    simd = None
     if practices is None:
         world = build_world(rng, catalogue, month_index, shares=shares)
-        _write_geography_files(out, world, populations_for(world.list_sizes, world.practices))
+        simd = assign_deprivation(world.practices, seed)
+        _write_geography_files(out, world, populations_for(world.list_sizes, world.practices), simd)
+        write_simd(out / SIMD_FILE, simd, world.practices)
     else:
         from clusterqi.synthetic.attach import copy_real_files, real_geography
 
@@ -150,9 +166,13 @@ def _write_world(out: Path, seed, months, period_end, scale, practices, populati
         world = build_world(rng, catalogue, month_index, geography=geography,
                             release=release, shares=shares)
 
-    ground_truth_frame(list(world.plants)).to_csv(out / "ground_truth.csv", index=False,
-                                                  lineterminator="\n")
-    stream = monthly_prescribing(world, codes, catalogue, month_index, rng)
+    truth = list(world.plants)
+    gradient = None
+    if simd is not None:
+        truth += gradient_plants(simd, world.practices, truth, catalogue)
+        gradient = gradient_factors(simd, world.practices)
+    ground_truth_frame(truth).to_csv(out / "ground_truth.csv", index=False, lineterminator="\n")
+    stream = monthly_prescribing(world, codes, catalogue, month_index, rng, gradient=gradient)
     if progress:
         from tqdm import tqdm
 
@@ -190,11 +210,11 @@ def code_table(seed: int = DEFAULT_SEED, scale: str = "default") -> pd.DataFrame
                      ignore_index=True)
 
 
-def _write_geography_files(out: Path, world, populations: pd.DataFrame) -> None:
+def _write_geography_files(out: Path, world, populations: pd.DataFrame, simd: pd.DataFrame) -> None:
     from clusterqi.synthetic import layouts
 
     layouts.write_lookups(out, world.geography.boards, world.geography.hscps)
-    details = _practice_details(world)
+    details = _practice_details(world, simd)
     for release in world.releases:
         stem = layouts.release_stem(release)
         sizes = world.list_sizes[world.list_sizes["release"] == release]
@@ -206,8 +226,9 @@ def _write_geography_files(out: Path, world, populations: pd.DataFrame) -> None:
         layouts.write_populations(out / f"practice_listsizes_{stem}-open-data.csv", pops)
 
 
-def _practice_details(world) -> pd.DataFrame:
-    """The contact-details columns that do not change between releases."""
+def _practice_details(world, simd: pd.DataFrame) -> pd.DataFrame:
+    """The contact-details columns that do not change between releases (``DataZone`` from
+    ``simd``, :func:`clusterqi.synthetic.deprivation.assign_deprivation`)."""
     p = world.practices.sort_values("practice_code", ignore_index=True)
     n = np.arange(len(p))
     streets = ("High Street", "Main Street", "Church Road", "Station Road", "Mill Lane")
@@ -226,7 +247,7 @@ def _practice_details(world) -> pd.DataFrame:
         "Dispensing": " ",
         "HB": p["hb_code"],
         "HSCP": p["hscp_code"],
-        "DataZone": [f"S01{900000 + i:06d}" for i in n],
+        "DataZone": p["practice_code"].map(simd.set_index("practice_code")["data_zone"]).to_numpy(),
         "GPCluster": p["cluster_name"],
     })
 

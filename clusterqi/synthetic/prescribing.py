@@ -3,12 +3,14 @@
 Items of presentation c (in group g) at practice p in month m are Poisson with mean
 
     rate_c / 1000 x patients_p,m x DAYS_PER_MONTH x workdays_m x age_p,g
-        x exp(u_p,g + v_k,g + w_p,c) x season_g,m x trend_g,m x G_p,g,m x e_p,m x plant_p,c,m
+        x exp(u_p,g + v_k,g + w_p,c) x D_p,g x season_g,m x trend_g,m x G_p,g,m x e_p,m x plant_p,c,m
 
 where ``rate`` is items per 1,000 patients per day (:mod:`clusterqi.synthetic.codes`),
 ``patients`` the list size in effect, ``workdays`` the month's Scottish working days over the
 average month (:mod:`clusterqi.synthetic.calendar`), ``age`` a gradient in the practice's share
-of patients aged 65+, ``u`` and ``v`` normal practice and cluster effects per group (log-sd
+of patients aged 65+, ``D`` the planted deprivation gradient (1.30 per SIMD quintile step
+towards the most deprived, for the deprivation-linked groups only, normalised so Scotland is
+unchanged: :mod:`clusterqi.synthetic.deprivation`; 1 without SIMD), ``u`` and ``v`` normal practice and cluster effects per group (log-sd
 ``Group.practice_sd``, ``Group.cluster_sd``, truncated at :data:`EFFECT_CLIP` sd), ``w`` a
 practice's preference between the presentations of a group, ``season`` a yearly cosine
 (``Group.season``, peaking in ``Group.peak``), ``trend`` a gradual national change
@@ -16,7 +18,8 @@ practice's preference between the presentations of a group, ``season`` a yearly 
 mean 1 and shape ``Group.dispersion`` drawn afresh each month (repeat prescribing is lumpy:
 a practice's monthly items have variance mu + mu^2 / k, several times the mean), ``e`` a small
 practice-wide month effect, and ``plant`` the planted effects (:mod:`clusterqi.synthetic.plants`;
-a planted outlier's own random and age effects on the indicator's presentations are set to zero
+a planted outlier's own random, age and deprivation effects on the indicator's presentations are set to zero,
+and a step change's unit has no deprivation effect on them
 so that the plant's size is its distance from Scotland).
 
 Quantity is items x pack sizes drawn per item (``codes.PACKS``), cost quantity x unit cost.
@@ -37,6 +40,7 @@ import pandas as pd
 from clusterqi.indicators.catalogue import Indicator, PrescribingDenominator
 from clusterqi.synthetic.calendar import working_day_factor
 from clusterqi.synthetic.codes import AVERAGE_MONTH_DAYS, PACKS, group_table
+from clusterqi.synthetic.deprivation import DEPRIVATION_GROUPS
 from clusterqi.synthetic.geography import OLD_SHARE_MEAN
 from clusterqi.synthetic.layouts import NON_PRACTICE_CODES
 from clusterqi.synthetic.world import World
@@ -137,6 +141,27 @@ def _plant_arrays(world: World, codes: pd.DataFrame, catalogue: dict[str, Indica
     return mult, neutral, missing, coding
 
 
+def _gradient_effect(world: World, codes: pd.DataFrame, catalogue: dict[str, Indicator],
+                     gradient: pd.Series, p_index: dict[str, int], group_of: np.ndarray) -> np.ndarray:
+    """Practice x code log multipliers of the deprivation gradient: the practice's log factor on
+    the deprivation-linked groups' codes, 0 elsewhere and on the codes an outlier or step-change
+    plant of the practice touches (a planted unit sits at Scotland's deprivation, so its plant
+    is measured alone)."""
+    codes_of = world.practices["practice_code"].tolist()
+    log_dep = np.log(gradient.reindex(codes_of).fillna(1.0).to_numpy(dtype=float))
+    linked = np.isin(group_of, DEPRIVATION_GROUPS)
+    effect = np.zeros((len(p_index), len(codes)))
+    rows = np.array([p_index[c] for c in codes_of])
+    effect[np.ix_(rows, np.flatnonzero(linked))] = log_dep[:, None]
+    bnf = codes["bnf_code"]
+    for plant in world.plants:
+        if plant.kind in {"practice_outlier", "cluster_outlier", "step_change"}:
+            touched = _touched(catalogue[plant.indicator_id], bnf)
+            for code in plant.practices:
+                effect[p_index[code], touched] = 0.0
+    return effect
+
+
 def _coding_pair(codes: pd.DataFrame, ind: Indicator) -> tuple[int, int]:
     """Two numerator presentations: the commonest, and the next one most like it (same
     chemical and strength, else same chemical, else the next commonest), so that a coding
@@ -181,10 +206,15 @@ def pack_quantities(items: np.ndarray, pack_class: np.ndarray,
 
 
 def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, Indicator],
-                        months: pd.DatetimeIndex, rng: np.random.Generator
+                        months: pd.DatetimeIndex, rng: np.random.Generator,
+                        gradient: pd.Series | None = None
                         ) -> Iterator[tuple[pd.Timestamp, pd.DataFrame]]:
     """Yield (month, rows) with hbt, practice_code, bnf_code, description, dmd_code, items,
-    quantity, cost: only rows with items > 0, practices in code order, then non-practice rows."""
+    quantity, cost: only rows with items > 0, practices in code order, then non-practice rows.
+
+    ``gradient``: practice_code -> the deprivation multiplier of the deprivation-linked groups
+    (:func:`clusterqi.synthetic.deprivation.gradient_factors`); None (attach mode) for none. It
+    draws no random numbers, so the rest of the world is the same with or without it."""
     prac = world.practices.reset_index(drop=True)
     n_p, n_c = len(prac), len(codes)
     p_index = {c: i for i, c in enumerate(prac["practice_code"])}
@@ -204,6 +234,8 @@ def monthly_prescribing(world: World, codes: pd.DataFrame, catalogue: dict[str, 
     beta = np.array([g.age for g in groups])
     log_age = np.log(prac["old_share"].to_numpy() / OLD_SHARE_MEAN)[:, None] * beta[None, :]
     log_effect = (u + v[clusters])[:, g_idx] + w + log_age[:, g_idx]
+    if gradient is not None:
+        log_effect += _gradient_effect(world, codes, catalogue, gradient, p_index, group_of)
     mult, neutral, missing, coding = _plant_arrays(world, codes, catalogue, months, p_index)
     for p, mask in neutral.items():
         log_effect[p, mask] = 0.0          # a planted unit sits at Scotland x its plant

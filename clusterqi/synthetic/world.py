@@ -244,7 +244,7 @@ def plant_size(indicator_id: str, direction: str, shares: dict[str, float]) -> f
         return None
     target = s * (1 + high) if direction == "high" else s * (1 + low)
     factor = target * (1 - s) / (s * (1 - target))
-    return round(factor - 1, 3)
+    return round(float(f"{factor:.4g}") - 1, 6)   # 4 significant figures of the factor, even near 0
 
 
 def _preferred(candidates: tuple[str, ...], catalogue: dict[str, Indicator],

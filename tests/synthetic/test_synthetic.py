@@ -59,7 +59,7 @@ def test_files_written_are_the_phs_set(small_pair):
     a, _, _ = small_pair
     names = {p.name for p in a.iterdir()}
     assert {"pitc202607.csv", "pitc202608.csv", "pitc202609.csv", "hb14_hb19.csv",
-            "hscp16_hscp19.csv", "ground_truth.csv",
+            "hscp16_hscp19.csv", "ground_truth.csv", "simd2020v2_22062020.csv",
             "practice_contactdetails_jul2026-open-data.csv",
             "practice_listsizes_jul2026-open-data.csv"} == names
 
