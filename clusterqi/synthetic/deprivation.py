@@ -2,12 +2,13 @@
 
 Every synthetic practice's premises sit in an invented 2011 Data Zone (``S019xxxxx``: a range
 real codes do not use) with an invented SIMD 2020v2 rank. Deprivation is clustered
-geographically, as in Scotland: a practice's latent deprivation is the sum of an HSCP effect, a
-cluster effect and its own (log-sds :data:`HSCP_SD`, :data:`CLUSTER_SD`, :data:`PRACTICE_SD`), so
-HSCPs and clusters have distinct profiles: some clusters are almost all in the most deprived
-quintile, some almost all in the least deprived, most are mixed. The latent value is turned into
-a national rank (1 = most deprived of 6,976 zones) and from it the national decile and quintile
-exactly as SIMD cuts them (:func:`clusterqi.loaders.simd.decile_of_rank`).
+geographically, as in Scotland: each HSCP has a deprivation tilt; each cluster is deprived
+(its practices mostly in quintiles 1-2), affluent (mostly 4-5) or mixed (spread over the
+quintiles around a mean that leans with its HSCP), deprived clusters being likelier in deprived
+HSCPs (:func:`assign_deprivation`). So HSCPs and clusters have distinct profiles: a few clusters
+are almost all in the most deprived fifth of Scotland, a few almost all in the least deprived,
+most are mixed. A practice's rank is drawn within its quintile, and its national decile and
+quintile follow from the rank (:func:`clusterqi.loaders.simd.decile_of_rank`).
 
 :func:`write_simd` writes ``simd2020v2_22062020.csv`` with PHS's column names (a plausible subset
 of its columns) covering the practices' zones, so :func:`clusterqi.loaders.load_dataset` reads
@@ -19,16 +20,20 @@ the antidepressant the catalogue measures) a practice in SIMD quintile q prescri
 ``1.30 ** (5 - q)`` times what a practice in quintile 5 (least deprived) does, other things being
 equal: quintile 1 is 1.30^4 = 2.86 times quintile 5. All factors are divided by one constant (the
 list-size-weighted mean factor of Scotland's practices) so Scotland's rate stays the code
-table's; planted outliers have their gradient set to Scotland's average, like their other random
-effects, so a plant's size stays its distance from Scotland. Deprived clusters are therefore
-called "worse" against the rest of Scotland on these indicators, as real ones are: that is the
-point, and why peer comparisons ("clusters like ours", :mod:`clusterqi.peers`) exist. Clusters
+table. A unit with an outlier or step-change plant has no gradient on the plant's indicator (it
+sits at Scotland's average, as its other random effects are zeroed), so a plant's size stays its
+distance from Scotland. The random spread of the linked groups between practices and clusters is
+smaller than other groups' (:mod:`clusterqi.synthetic.codes`): deprivation now explains much of
+it. The most deprived clusters are therefore called "worse" against the rest of Scotland on
+these indicators (and the most affluent "better"), as real ones are: that is the point, and why
+peer comparisons ("clusters like ours", :mod:`clusterqi.peers`) exist. Clusters
 whose deprivation alone puts them :data:`GRADIENT_TRUTH_RATIO` or more from Scotland are listed
 in ``ground_truth.csv`` as ``deprivation_gradient`` rows (direction high / low, size the
 expected relative difference), so a scorecard does not count them as ordinary clusters.
 
-Deterministic: drawn from its own random stream of the world's seed, so it leaves every other
-draw of the generator (geography, plants, prescribing noise) as it was.
+Deterministic: drawn from its own random stream of the world's seed, so the geography and the
+plants are those the seed gave before deprivation existed (the month-to-month noise is not: the
+Poisson draws depend on the means the gradient moves).
 
 Example usage::
 

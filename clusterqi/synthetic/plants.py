@@ -8,7 +8,10 @@ carries one plant only. ``ground_truth.csv`` columns: ``kind, indicator_id, unit
 direction, size`` (``unit_id`` a practice code or a cluster id; ``month`` "YYYY-MM" where it
 applies; ``size`` the relative effect on the indicator's numerator prescribing, e.g. 1.0 doubles
 it and -0.5 halves it (for a proportion, the numerator factor that doubles or halves the share);
-for ``list_size_jump`` the relative jump of the list size).
+for ``list_size_jump`` the relative jump of the list size). Rows of kind ``deprivation_gradient``
+(:mod:`clusterqi.synthetic.deprivation`) name the clusters the planted deprivation gradient alone
+puts 30% or more from Scotland on a deprivation-linked indicator: not outliers to find, but
+clusters that are not ordinary on that indicator.
 
 Note for checks: the practices of a planted cluster carry the cluster's effect, and a cluster
 holding a planted practice carries part of that practice's effect.
