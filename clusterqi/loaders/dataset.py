@@ -62,9 +62,7 @@ from clusterqi.loaders.prescribing import (
 )
 from clusterqi.loaders.simd import (
     REQUIRED_SIMD_COLUMNS,
-    SIMD_COLUMNS,
     SIMD_FILE,
-    SIMD_FILES,
     is_simd_file,
     load_simd,
 )
@@ -347,7 +345,8 @@ def _read_simd(paths: list[Path], folder: Path) -> tuple[pd.DataFrame | None, li
     """The SIMD table of the folder (None without a SIMD file) and the sources read.
 
     Both accepted files may sit side by side (PHS's file and the four-column subset): they must
-    then agree on every Data Zone they share; PHS's file is used.
+    then give every Data Zone they share the same rank; PHS's file is used (its deciles and
+    quintiles are population-weighted, the subset's may be equal shares of the zones).
     """
     if not paths:
         return None, []
@@ -357,7 +356,7 @@ def _read_simd(paths: list[Path], folder: Path) -> tuple[pd.DataFrame | None, li
     for path, table in zip(paths[1:], tables[1:]):
         other = table.set_index("data_zone")
         shared = first.index.intersection(other.index)
-        differ = (first.loc[shared, SIMD_COLUMNS[1:]] != other.loc[shared, SIMD_COLUMNS[1:]]).any(axis=1)
+        differ = first.loc[shared, "simd_rank"] != other.loc[shared, "simd_rank"]
         if differ.any():
             zone = differ[differ].index[0]
             raise DataError(

@@ -140,6 +140,12 @@ def test_both_simd_files_may_sit_side_by_side_when_they_agree(tmp_path):
     assert len(data.simd) == len(simd.ZONES)
     assert sorted(data.sources.loc[data.sources["kind"] == "simd", "file"]) == [
         "simd/simd2020v2_22062020.csv", "simd/simd2020v2_dz11.csv"]
+    # PHS's deciles are population-weighted: they may differ from the subset's, ranks may not
+    weighted = _replace(simd.ZONES, 2, decile=4)
+    simd.write_phs(folder / "simd", weighted)
+    data = load_dataset(folder)
+    assert data.simd.set_index("data_zone").at["S01011870", "simd_decile"] == 4
+    simd.write_phs(folder / "simd")
     disagree = _replace(simd.ZONES, 0, rank=101)
     simd.write_subset(folder / "simd", disagree)
     with pytest.raises(DataError, match=r"simd2020v2_dz11\.csv: Data Zone S01000001 has SIMD rank 101 but "
