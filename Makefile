@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test lab bench chromium clean
+.PHONY: help install demo test lab bench chromium axe clean
 
 help:
 	@echo "make demo    synthetic Scotland -> every cluster's report in reports/demo/"
@@ -31,10 +31,18 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation fonts-dejavu-core >/dev/null; \
 	else echo "chromium not found and cannot install it (not root): browser tests will skip (fail under CI=true)"; fi
 
+# axe-core for the accessibility test (npm registry; into the gitignored .axe/).
+AXE := .axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@if command -v npm >/dev/null; then \
+	  npm install --no-save --no-audit --no-fund --prefix .axe axe-core@4 >/dev/null; \
+	else echo "npm not found: the axe-core accessibility test will skip (fail under CI=true)"; fi
+
 demo: $(STAMP)
 	$(BIN)/clusterqi demo
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium axe
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 lab: $(STAMP)

@@ -1,5 +1,10 @@
 """The index page of a batch run: every cluster with its board, HSCP, size, status and report link.
 
+Each rendered report says how many indicators it lists under "What to discuss" (its
+``<meta name="clusterqi-discuss">``, from :func:`clusterqi.brief.what_to_discuss`); the index
+shows that count and lists the clusters with most to discuss first (a manifest entry's own
+``discuss`` value wins when present).
+
 ``reports/<run>/index.html`` is one self-contained file (inline CSS and a few lines of inline
 script, no network) that an analyst can open from disk or share with the reports: it is
 releasable because it names only boards, HSCPs and clusters and counts practices, never naming one.
@@ -13,6 +18,7 @@ Example usage::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from html import escape
@@ -53,7 +59,33 @@ _SCRIPT = """
 """
 
 
-def _row(cluster_id: str, entry: Mapping[str, Any]) -> str:
+_DISCUSS_META = re.compile(r'<meta name="clusterqi-discuss" content="(\d+)">')
+HEAD_BYTES = 16_384
+"""How much of a report's start is read for its discussion count (the meta tag is in the head)."""
+
+
+def discuss_count(entry: Mapping[str, Any], folder: Path | None = None) -> int | None:
+    """How many indicators a cluster's report lists under "What to discuss" (None: unknown).
+
+    Example usage::
+
+        discuss_count({"status": "done", "output": "dundee-4.html"}, Path("reports/demo"))
+    """
+    if isinstance(entry.get("discuss"), int):
+        return int(entry["discuss"])
+    if folder is None or entry.get("status") != "done" or not entry.get("output"):
+        return None
+    path = Path(folder) / str(entry["output"])
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return None
+    match = _DISCUSS_META.search(head)
+    return int(match.group(1)) if match else None
+
+
+def _row(cluster_id: str, entry: Mapping[str, Any], discuss: int | None = None) -> str:
     status = str(entry.get("status") or "not run")
     output = entry.get("output") or f"{cluster_id}.html"
     if status == "done":
@@ -65,23 +97,29 @@ def _row(cluster_id: str, entry: Mapping[str, Any]) -> str:
     return (
         f'<tr data-cluster="{escape(cluster_id)}"><td>{escape(str(entry.get("hb_name", "")))}</td>'
         f'<td>{escape(str(entry.get("hscp_name", "")))}</td><td>{link}</td>'
+        f'<td class="num">{"" if discuss is None else discuss}</td>'
         f'<td class="num">{escape(str(entry.get("practices", "")))}</td>'
         f'<td class="status-{escape(status.replace(" ", "-"))}">{status_cell}</td></tr>'
     )
 
 
-def render_index(entries: Mapping[str, Mapping[str, Any]], *, title: str, period: str = "") -> str:
-    """The index page's HTML for ``entries`` (cluster_id -> manifest entry), sorted by area."""
+def render_index(entries: Mapping[str, Mapping[str, Any]], *, title: str, period: str = "",
+                 folder: Path | None = None) -> str:
+    """The index page's HTML for ``entries`` (cluster_id -> manifest entry): clusters with most
+    to discuss first (their reports in ``folder``), then by area."""
+    counts_by_cluster = {cid: discuss_count(entry, folder) for cid, entry in entries.items()}
     order = sorted(
         entries.items(),
-        key=lambda item: (str(item[1].get("hb_name", "")), str(item[1].get("hscp_name", "")), str(item[1].get("cluster_name", ""))),
+        key=lambda item: (-(counts_by_cluster[item[0]] if counts_by_cluster[item[0]] is not None else -1),
+                          str(item[1].get("hb_name", "")), str(item[1].get("hscp_name", "")),
+                          str(item[1].get("cluster_name", ""))),
     )
     counts: dict[str, int] = {}
     for _, entry in order:
         counts[str(entry.get("status"))] = counts.get(str(entry.get("status")), 0) + 1
     summary = ", ".join(f"{n} {escape(status)}" for status, n in sorted(counts.items()))
     generated = datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC")
-    rows = "\n".join(_row(cid, entry) for cid, entry in order)
+    rows = "\n".join(_row(cid, entry, counts_by_cluster[cid]) for cid, entry in order)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -91,17 +129,21 @@ def render_index(entries: Mapping[str, Mapping[str, Any]], *, title: str, period
 <style>{_STYLE}</style>
 </head>
 <body>
+<main>
 <h1>{escape(title)}</h1>
-<p class="meta">{escape(period)}{' · ' if period else ''}{len(order)} clusters: {summary}. Generated {generated}.</p>
+<p class="meta">{escape(period)}{' · ' if period else ''}{len(order)} clusters: {summary}. Generated {generated}.
+Clusters with most to discuss come first: "To discuss" counts the indicators a report lists under
+"What to discuss" (outside the limits against a comparator, a clear change over time, or a large move).</p>
 <label for="search">Search board, HSCP, cluster or status</label><br>
 <input type="search" id="search" placeholder="e.g. Tayside or failed" autocomplete="off">
-<p class="meta">Showing <span id="shown">{len(order)}</span> of {len(order)}.</p>
+<p class="meta" aria-live="polite">Showing <span id="shown">{len(order)}</span> of {len(order)}.</p>
 <table id="clusters">
-<thead><tr><th>Health board</th><th>HSCP</th><th>Cluster</th><th>Practices</th><th>Status</th></tr></thead>
+<thead><tr><th scope="col">Health board</th><th scope="col">HSCP</th><th scope="col">Cluster</th><th scope="col">To discuss</th><th scope="col">Practices</th><th scope="col">Status</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
 </table>
+</main>
 <script>{_SCRIPT}</script>
 </body>
 </html>
@@ -114,5 +156,5 @@ def write_index(output: Path, entries: Mapping[str, Mapping[str, Any]], *, title
     output.mkdir(parents=True, exist_ok=True)
     path = output / INDEX_NAME
     with replacing(path) as tmp:
-        tmp.write_text(render_index(entries, title=title, period=period), encoding="utf-8")
+        tmp.write_text(render_index(entries, title=title, period=period, folder=output), encoding="utf-8")
     return path

@@ -358,6 +358,7 @@ def render_html(executed_notebook: str | os.PathLike | nbformat.NotebookNode, ou
             "runtime": runtime_script() if charts else "",
             "banner": banner,
             "download": "" if download_in_body else download,
+            "discuss": str(int(header["discuss"])) if isinstance(header.get("discuss"), int) else "",
             "toc_placeholder": "" if in_body else TOC_PLACEHOLDER,
         }
     }

@@ -15,7 +15,10 @@ registers one small renderer, ``"clusterqi"``, that emits
   (the "Open in Vega Editor" action posts the data to an external site, so it is off). The spec
   travels gzip-compressed and base64-encoded (``var packed = "...";``: about a fifth of its JSON,
   so a report with 16+ indicators stays small) and is unpacked by the browser's own
-  ``DecompressionStream`` before it is drawn; :func:`embedded_specs` reads the specs of a page
+  ``DecompressionStream`` before it is drawn (its ``description``, the chart's sentence,
+  becomes the drawn SVG's accessible name: ``role="img"`` and ``aria-label``; a legend that
+  highlights a practice on click also gets a drop-down that does the same from the keyboard);
+  :func:`embedded_specs` reads the specs of a page
   back, for size measurements and tests. Base64 cannot hold ``</``, so data cannot close the
   script.
 
@@ -189,18 +192,49 @@ def runtime_script() -> str:
         "    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));\n"
         "    return new Response(stream).text();\n"
         "  }\n"
+        # a legend that highlights on click gets a drop-down doing the same (keyboard users)
+        "  function keyboard(el) {\n"
+        "    el.querySelectorAll('g.role-legend').forEach(function (legend) {\n"
+        "      var title = legend.querySelector('g.role-legend-title text');\n"
+        "      if (!title || title.textContent.indexOf('click to highlight') < 0) { return; }\n"
+        "      var symbols = legend.querySelectorAll('g.role-legend-symbol path');\n"
+        "      var names = Array.from(legend.querySelectorAll('g.role-legend-label text'))\n"
+        "        .map(function (t) { return t.textContent; });\n"
+        "      var label = document.createElement('label');\n"
+        "      label.className = 'cqi-picker';\n"
+        "      label.textContent = 'Highlight a practice ';\n"
+        "      var select = document.createElement('select');\n"
+        "      ['(none)'].concat(names).forEach(function (name, i) {\n"
+        "        var option = document.createElement('option');\n"
+        "        option.value = String(i - 1); option.textContent = name; select.appendChild(option);\n"
+        "      });\n"
+        "      select.addEventListener('change', function () {\n"
+        "        var i = Number(select.value), svg = el.querySelector('svg');\n"
+        "        if (i < 0) { svg.dispatchEvent(new MouseEvent('dblclick', {bubbles: true})); }\n"
+        "        else { symbols[i].dispatchEvent(new MouseEvent('click', {bubbles: true})); }\n"
+        "      });\n"
+        "      label.appendChild(select); el.appendChild(label);\n"
+        "    });\n"
+        "  }\n"
         "  window.clusterqiDraw = function (chart) {\n"
         "    if (typeof chart === 'function') { return chart(); }\n"
         "    if (!window.clusterqiRuntime) {\n"
         "      (window.clusterqiPending = window.clusterqiPending || []).push(chart); return;\n"
         "    }\n"
         "    var id = chart[0], el = document.getElementById(id);\n"
+        "    var description = '';\n"
         "    unpack(chart[1]).then(JSON.parse).then(function (spec) {\n"
+        "      description = spec.description || '';\n"
         "      return window.vegaEmbed(el, spec, chart[2]);\n"
         "    }).then(function (result) {\n"
         "      result.chartId = id;\n"
+        "      var svg = el.querySelector('svg.marks');\n"
+        "      if (svg && description) {\n"
+        "        svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', description);\n"
+        "      }\n"
         "      var menu = el.querySelector('details > summary');\n"
         "      if (menu) { menu.setAttribute('aria-label', 'Save this chart as an image'); }\n"
+        "      keyboard(el);\n"
         "      (window.clusterqiViews = window.clusterqiViews || []).push(result);\n"
         "    }).catch(function (error) {\n"
         '      el.textContent = "This chart could not be drawn: " + error;\n'

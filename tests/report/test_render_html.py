@@ -11,6 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from clusterqi.charts import offline
+from clusterqi.index_page import HEAD_BYTES
 from clusterqi.report_html import (
     MAX_REPORT_BYTES,
     REPORT_METADATA_KEY,
@@ -152,3 +153,11 @@ def test_cells_tagged_for_the_notebook_only_stay_out_and_contents_go_where_the_r
     assert page.count("Download the numbers (CSV)") == 1 and "cqi-download-link" in main
     assert TOC_PLACEHOLDER not in page and DOWNLOAD_PLACEHOLDER not in page
     assert page.count('class="cqi-toc"') + page.count("class='cqi-toc'") == 1
+
+
+def test_the_discussion_count_travels_in_the_page_head_for_the_index(tmp_path):
+    nb = _notebook()
+    nb.cells[0].outputs[0].metadata[REPORT_METADATA_KEY]["discuss"] = 3
+    page = render_html(nb, tmp_path / "r.html").read_text()
+    assert '<meta name="clusterqi-discuss" content="3">' in page[:HEAD_BYTES]
+    assert 'name="clusterqi-discuss"' not in render_html(_notebook(), tmp_path / "s.html").read_text()
