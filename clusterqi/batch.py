@@ -3,7 +3,7 @@
 :func:`run_batch` is what ``clusterqi batch PARAMS.yaml`` does:
 
 1. validate the run file and check it against the data (every problem listed at once);
-2. load and calculate once for the whole run (:func:`clusterqi.report.prepare_run_tables` writes
+2. load and calculate once for the whole run (:func:`clusterqi.run_tables.cached_run_tables` writes
    the indicator table as Parquet to the cache; each notebook gets its path as ``indicator_table``);
 3. run the report notebook for each cluster in parallel (:mod:`clusterqi.executors`: spawn workers
    with reused, reset kernels; each report with a timeout; a failure never stops the others), with
@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -41,38 +40,27 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from clusterqi import __version__
 from clusterqi.errors import DataError
 from clusterqi.executors import DEFAULT_RENDERER, ReportJob, ReportResult, make_executor
+from clusterqi.hashing import json_hash, sha256_file
 from clusterqi.index_page import write_index
-from clusterqi.paths import cache_dir, replacing
+from clusterqi.indicators import catalogue_hash
+from clusterqi.paths import TEMPORARY_GLOB, project_root, replacing
+from clusterqi.run_tables import cached_run_tables
 from clusterqi.runfile import RunFile, check_against_data, cluster_directory, load_run_file
 
 __all__ = ["run_batch", "plan_batch", "demo_run", "BatchPlan", "BatchSummary", "read_manifest", "MANIFEST_NAME"]
 
 MANIFEST_NAME = "manifest.json"
 INDEX_NAME = "index.html"
-#: Temporary report files a killed export can leave (``.<cluster_id>.<pid>.partial.html``).
-PARTIAL_GLOB = ".*.partial.html"
+#: Temporary report files a killed export can leave (``.<cluster_id>.html.<pid>.<token>.tmp``,
+#: see :func:`clusterqi.paths.replacing`).
+PARTIAL_GLOB = TEMPORARY_GLOB
 #: Status of a cluster selected by the run file that has not been run yet.
 NOT_RUN = "not run"
-
-
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _json_hash(value: Any) -> str:
-    return _sha256_bytes(json.dumps(value, sort_keys=True, default=str).encode())
 
 
 def _write_json_atomic(path: Path, value: Any) -> None:
@@ -130,12 +118,6 @@ def read_manifest(output: str | Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not valid JSON ({exc}); delete it to start the run afresh") from None
-
-
-def _catalogue_hash() -> str:
-    from clusterqi.indicators import catalogue_hash
-
-    return catalogue_hash()
 
 
 @dataclass
@@ -216,15 +198,15 @@ def _provenance(run: RunFile, dataset) -> dict[str, Any]:
     return {
         "clusterqi_version": __version__,
         "inputs": inputs,
-        "indicator_definitions_sha256": _catalogue_hash(),
+        "indicator_definitions_sha256": catalogue_hash(),
         "notebook": str(run.notebook),
-        "notebook_sha256": _sha256_file(run.notebook),
+        "notebook_sha256": sha256_file(run.notebook),
     }
 
 
 def _cluster_hash(run: RunFile, cluster_id: str, provenance: dict[str, Any]) -> str:
     """Hash of everything a cluster's report depends on (resume re-runs it when this changes)."""
-    return _json_hash(
+    return json_hash(
         {
             "parameters": run.notebook_parameters(cluster_id),
             "inputs": [item["sha256"] for item in provenance["inputs"]],
@@ -239,7 +221,7 @@ def _needs_run(entry: dict[str, Any] | None, output: Path, cluster_hash: str) ->
     if not entry or entry.get("status") != "done" or entry.get("inputs_sha256") != cluster_hash:
         return True
     report = output / entry.get("output", "")
-    return not report.is_file() or _sha256_file(report) != entry.get("output_sha256")
+    return not report.is_file() or sha256_file(report) != entry.get("output_sha256")
 
 
 def plan_batch(run: RunFile | str | Path, *, only: Sequence[str] | None = None, resume: bool = False) -> BatchPlan:
@@ -274,7 +256,7 @@ def _manifest(plan: BatchPlan, clusters: dict[str, dict[str, Any]], started: str
     parameters = plan.run.model_dump(mode="json", exclude={"source"})
     return {
         "run_file": str(plan.run.source),
-        "run_file_sha256": _sha256_file(plan.run.source) if plan.run.source else None,
+        "run_file_sha256": sha256_file(plan.run.source) if plan.run.source else None,
         "started": started,
         "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "parameters": parameters,
@@ -316,15 +298,15 @@ def run_batch(
     workers: int | None = None,
     executor: str = "local",
     scheduler: str | None = None,
-    renderer: str = DEFAULT_RENDERER,
+    renderer: Callable[..., Any] = DEFAULT_RENDERER,
     progress: bool = True,
     on_result: Callable[[ReportResult], None] | None = None,
 ) -> BatchSummary:
     """Render one report per cluster of a run file; see the module docstring for the steps.
 
     ``workers`` overrides the run file's; ``executor`` is "local" (process pool) or "dask" (with
-    ``scheduler``, e.g. ``tcp://10.0.0.5:8786``); ``renderer`` is the ``module:function`` turning an
-    executed notebook into HTML; ``on_result`` is called with each result as it arrives (after the
+    ``scheduler``, e.g. ``tcp://10.0.0.5:8786``); ``renderer`` is the function turning an
+    executed notebook into HTML (it writes its ``out`` atomically); ``on_result`` is called with each result as it arrives (after the
     manifest records it). Returns a :class:`BatchSummary`; raises :class:`DataError` for an invalid
     run file before anything runs.
     """
@@ -361,9 +343,7 @@ def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, pro
     _write_json_atomic(output / MANIFEST_NAME, _manifest(plan, entries, started))
     results: list[ReportResult] = []
     if plan.to_run:
-        from clusterqi.report import prepare_run_tables
-
-        table = _run_tables(plan, prepare_run_tables)
+        table = cached_run_tables(run.data_source(), run.period_end, run.months)
         jobs = [
             ReportJob(
                 cluster_id=cid,
@@ -380,32 +360,7 @@ def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, pro
     return BatchSummary(output, results, plan.skipped, time.perf_counter() - clock)
 
 
-def _code_hash() -> str:
-    """Hash of clusterqi's own source: a cached run table is reused only by the same code."""
-    package = Path(__file__).resolve().parent
-    return _json_hash([(str(p.relative_to(package)), _sha256_file(p)) for p in sorted(package.rglob("*.py"))])
-
-
-def _run_tables(plan: BatchPlan, prepare: Callable[..., Path]) -> Path:
-    """The run's indicator table: calculated once per inputs, definitions, period and code, then reused.
-
-    Kept in the cache folder (it is analyst-level, not releasable: never in the reports folder).
-    """
-    from clusterqi.report import INDICATORS_FILE, RUN_FILE
-
-    run = plan.run
-    key = _json_hash(
-        [plan.provenance["inputs"], plan.provenance["indicator_definitions_sha256"], run.period_end, run.months, run.data, _code_hash()]
-    )
-    folder = cache_dir("runs", key[:20])
-    if (folder / INDICATORS_FILE).is_file() and (folder / RUN_FILE).is_file():
-        return folder / INDICATORS_FILE
-    return Path(prepare(run.data_source(), run.period_end, run.months, folder))
-
-
 def _execute(jobs, plan, entries, started, workers, executor, scheduler, progress, on_result) -> list[ReportResult]:
-    from tqdm.auto import tqdm
-
     output = plan.run.output
     results: list[ReportResult] = []
     bar = tqdm(total=len(jobs), unit="report", desc="reports", disable=not progress, dynamic_ncols=True)
@@ -441,8 +396,6 @@ def demo_run(out: str | Path | None = None) -> RunFile:
 
         summary = run_batch(demo_run("reports/demo"))
     """
-    from clusterqi.paths import project_root
-
     root = project_root()
     if root is None or not (root / DEMO_RUN_FILE).is_file():
         raise DataError(f"{DEMO_RUN_FILE} not found: run the demo from a clusterqi checkout")

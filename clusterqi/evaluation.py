@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from clusterqi import vocabulary
+
 __all__ = ["LAST_MONTHS", "SCORECARD_COLUMNS", "OUTLIER_KINDS", "signal_scorecard"]
 
 #: SPC signals are counted in this many most recent months of each series.
@@ -48,6 +50,8 @@ SCORECARD_COLUMNS = [
     "planted_steps", "steps_signalled",
 ]
 _CALLED = {"better", "worse", "higher", "lower"}
+#: The comparator whose verdict the scorecard judges (the funnel's, against the rest of Scotland).
+_HEADLINE = vocabulary.headline()
 
 
 def _touched(truth: pd.DataFrame, practices: pd.DataFrame) -> dict[str, tuple[set, set]]:
@@ -108,16 +112,16 @@ def signal_scorecard(table: pd.DataFrame, truth: pd.DataFrame,
             ind = table[(table["indicator_id"] == indicator_id) & (table["level"] == level)]
             total = ind[ind["period_type"] == "total"]
             ordinary = total[~total["area_id"].isin(planted_units)]
-            called = ordinary["vs_rest_of_scotland"].isin(_CALLED).to_numpy()
+            called = ordinary[_HEADLINE.verdict_column].isin(_CALLED).to_numpy()
 
             outliers = truth[(truth["kind"] == OUTLIER_KINDS[level])
                              & (truth["indicator_id"] == indicator_id)]
             by_area = total.set_index("area_id")
             found = [
                 u in by_area.index and _side(
-                    str(by_area.at[u, "vs_rest_of_scotland"]),
+                    str(by_area.at[u, _HEADLINE.verdict_column]),
                     float(by_area.at[u, "value"]),
-                    float(by_area.at[u, "rest_of_scotland_value"])) == d
+                    float(by_area.at[u, _HEADLINE.value_column])) == d
                 for u, d in zip(outliers["unit_id"], outliers["direction"])
             ]
 

@@ -27,8 +27,6 @@ Example usage::
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import importlib
 import multiprocessing
 import os
 import signal
@@ -36,11 +34,15 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from clusterqi.hashing import sha256_file
+from clusterqi.kernels import NotebookFailed, ReusableKernel
+from clusterqi.report_html import render_html
 
 __all__ = [
     "ReportJob",
@@ -58,16 +60,18 @@ __all__ = [
     "PARENT_RENDERS_UP_TO",
 ]
 
-#: The function that turns an executed notebook into HTML: ``module:function(executed, out) -> Path``.
-DEFAULT_RENDERER = "clusterqi.report:render_html"
+#: The function that turns an executed notebook into HTML, ``renderer(executed, out=path) -> Path``.
+DEFAULT_RENDERER = render_html
 
 
 @dataclass(frozen=True)
 class ReportJob:
     """One cluster's report: run ``notebook`` with ``parameters``, write HTML to ``out``.
 
-    ``renderer`` names the HTML exporter as ``"module:function"``; it is called as
-    ``function(executed_notebook, out=path)`` and must return the path it wrote.
+    ``renderer`` is the HTML exporter, a module-level function (so it can travel to a Dask
+    worker); it is called as ``renderer(executed_notebook, out=path)``, must write ``path``
+    atomically (with :func:`clusterqi.paths.replacing`, as :func:`clusterqi.report_html.render_html`
+    does) and return it.
     """
 
     cluster_id: str
@@ -75,7 +79,7 @@ class ReportJob:
     parameters: dict[str, Any]
     out: str
     timeout: float = 600.0
-    renderer: str = DEFAULT_RENDERER
+    renderer: Callable[..., Any] = DEFAULT_RENDERER
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,6 @@ _LOCAL = threading.local()
 
 
 def _kernel():
-    from clusterqi.kernels import ReusableKernel
-
     kernel = getattr(_LOCAL, "kernel", None)
     if kernel is None:
         kernel = _LOCAL.kernel = ReusableKernel()
@@ -118,19 +120,6 @@ def shutdown_worker_kernels() -> int:
     return count
 
 
-def _renderer(name: str):
-    module, _, function = name.partition(":")
-    return getattr(importlib.import_module(module), function)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class ExecutedReport:
     """A job whose notebook has run: the executed notebook, or the failed result if it did not."""
@@ -144,8 +133,6 @@ class ExecutedReport:
 
 def execute_report_job(job: ReportJob) -> ExecutedReport:
     """Run one job's notebook on this worker's kernel (first half of :func:`run_report_job`)."""
-    from clusterqi.kernels import NotebookFailed
-
     started = time.perf_counter()
     worker = f"{os.uname().nodename}:{os.getpid()}"
     try:
@@ -163,14 +150,12 @@ def write_report(executed: ExecutedReport) -> ReportResult:
     job = executed.job
     started = time.perf_counter()
     out = Path(job.out)
-    partial = out.with_name(f".{out.stem}.{os.getpid()}.partial{out.suffix}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        written = Path(_renderer(job.renderer)(executed.notebook, out=partial))
-        os.replace(written, out)
-        digest = _sha256(out)
+        written = Path(job.renderer(executed.notebook, out=out))  # writes out atomically
+        digest = sha256_file(written)
     except Exception as exc:  # the renderer refused or could not write: report it, keep going
-        message = next((line for line in str(exc).splitlines() if line.strip()), "").replace(partial.name, out.name)
+        message = next((line for line in str(exc).splitlines() if line.strip()), "")
         return ReportResult(
             job.cluster_id,
             "failed",
@@ -178,8 +163,6 @@ def write_report(executed: ExecutedReport) -> ReportResult:
             error=f"HTML export: {type(exc).__name__}: {message}"[:300],
             worker=executed.worker,
         )
-    finally:
-        partial.unlink(missing_ok=True)
     return ReportResult(job.cluster_id, "done", executed.seconds + time.perf_counter() - started,
                         output_sha256=digest, worker=executed.worker)
 

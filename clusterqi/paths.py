@@ -16,7 +16,12 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["project_root", "cache_dir", "replacing"]
+__all__ = ["project_root", "cache_dir", "replacing", "TEMPORARY_SUFFIX", "TEMPORARY_GLOB"]
+
+#: Suffix of the hidden temporary file :func:`replacing` writes beside its target.
+TEMPORARY_SUFFIX = ".tmp"
+#: What a killed writer can leave behind in a folder (``.<name>.<pid>.<token>.tmp``).
+TEMPORARY_GLOB = f".*{TEMPORARY_SUFFIX}"
 
 
 def project_root() -> Path | None:
@@ -60,7 +65,7 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
     try:
         yield tmp
         os.replace(tmp, path)

@@ -29,19 +29,21 @@ applies) for each of these checks, with a plain-English reason:
   ``population_mismatch``); its per-patient rows get no verdict, and its cluster's note says a
   member practice is left out of (or untrusted in) the cluster's figures.
 
-A flag does not hide a value: :func:`apply_quality_flags` withholds the better/worse colouring
-of the flagged cells of a releasable table (``quality_flag`` = "data quality: see note", the
-``vs_*`` columns cleared) and returns release-safe notes, named as the releasable table names
-its units (pseudonyms in cluster audience; never a practice code), with generic wording that
-quotes no list size.
+A flag does not hide a value: :func:`flag_indicator_table` withholds the better/worse colouring
+of the flagged cells of the analyst table (``quality_flag`` = "data quality: see note", the
+``vs_*`` columns cleared) before disclosure control, and returns the findings behind them, each
+with an analyst wording and a release-safe one that quotes no list size;
+:func:`clusterqi.disclosure.release_findings` names them as a releasable table names its units
+(pseudonyms in the cluster audience; never a practice code).
 
 Example usage::
 
-    from clusterqi.quality import assess_quality, apply_quality_flags
+    from clusterqi.quality import assess_quality, flag_indicator_table
 
     flags = assess_quality(dataset, indicator_table)
-    releasable, log = apply_disclosure(indicator_table, policy)
-    releasable, notes = apply_quality_flags(releasable, flags, indicator_table, policy)
+    table, findings = flag_indicator_table(indicator_table, flags)
+    releasable, log = apply_disclosure(table, policy)
+    notes = release_findings(findings, releasable, table, policy)
 """
 
 from __future__ import annotations
@@ -53,8 +55,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clusterqi.disclosure import DisclosurePolicy, pseudonyms
+from clusterqi import vocabulary
 from clusterqi.errors import DataError
+from clusterqi.indicators import load_catalogue
+from clusterqi.vocabulary import CLUSTER, PRACTICE, UNIT_LEVELS
 
 __all__ = [
     "FLAGS",
@@ -70,7 +74,8 @@ __all__ = [
     "CODING_WINDOW",
     "CODING_MIN_ITEMS",
     "assess_quality",
-    "apply_quality_flags",
+    "flag_indicator_table",
+    "FINDING_COLUMNS",
 ]
 
 #: Relative list-size change between consecutive quarterly releases that is flagged.
@@ -119,9 +124,8 @@ CLUSTER_FLAGS = ("missing_month", "list_size_jump", "coding_change", "practice_o
 #: Dataset warnings that make a practice's population denominators unusable or untrusted.
 DENOMINATOR_WARNINGS = ("missing_population", "population_mismatch")
 FLAG_COLUMNS = ["practice_code", "indicator_id", "month", "flag", "reason"]
-VS_COLUMNS = ("vs_rest_of_cluster", "vs_rest_of_hscp", "vs_rest_of_hb", "vs_rest_of_scotland",
-              "vs_rest_of_cluster_unadjusted", "vs_rest_of_hscp_unadjusted",
-              "vs_rest_of_hb_unadjusted", "vs_rest_of_scotland_unadjusted")
+#: How a cluster's note about one of its practices starts.
+MEMBER_NOTE = "A member practice: "
 
 
 def _month(period: pd.Series) -> pd.Series:
@@ -197,7 +201,6 @@ def assess_quality(dataset, indicator_table: pd.DataFrame,
             raise DataError(f"indicator table: missing column {column}; expected the table of "
                             "clusterqi.indicators.calculate_indicators")
     if catalogue is None:
-        from clusterqi.indicators import load_catalogue
         catalogue = load_catalogue()
     rows = indicator_table[indicator_table["level"] == "practice"]
     indicators = sorted(rows["indicator_id"].astype(str).unique())
@@ -477,41 +480,45 @@ def _share_shift(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.
     return tv, stat, df
 
 
-# --- attaching flags to a releasable table ----------------------------------------------------
+# --- flags on the analyst table, before release -------------------------------------------
+
+#: Columns of :func:`flag_indicator_table`'s findings.
+FINDING_COLUMNS = ["level", "area_id", "area_name", "indicator_id", "month", "flag", "reason",
+                   "note"]
 
 
-def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
-                        indicator_table: pd.DataFrame, policy: DisclosurePolicy
-                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Withhold better/worse colouring where data quality is in doubt; return (table, notes).
+def flag_indicator_table(indicator_table: pd.DataFrame, flags: pd.DataFrame
+                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Withhold better/worse where data quality is in doubt; return (table, findings).
 
-    A flagged practice row (a month row for a flag of that month, every row for a flag about
-    the whole practice, the total row for any flag within its period) gets ``quality_flag`` =
-    :data:`QUALITY_NOTE` and its ``vs_*`` columns cleared; the value stays. Flags that affect a
-    cluster's own figures (:data:`CLUSTER_FLAGS`) mark its cluster row too. ``notes`` (level,
-    area_id, area_name, indicator_id, month, flag, note) names units as the releasable table
-    does, with the generic wording of :data:`FLAGS` (no practice code, name or list size).
-    ``indicator_table`` and ``policy`` must be those the releasable table was made from (the
-    pseudonyms are recomputed from them).
+    Runs on the analyst-level indicator table, before disclosure control (which is then the last
+    step before anything is drawn or written). A flagged practice row (a month row for a flag of
+    that month, every row for a flag about the whole practice, the total row for any flag within
+    its period) gets ``quality_flag`` = :data:`QUALITY_NOTE` and its verdict columns (every
+    comparator's ``vs_*``) cleared; the value stays. Flags that affect a cluster's own figures
+    (:data:`CLUSTER_FLAGS`) mark its cluster row too.
+
+    ``findings`` has one row per unit, indicator, month and flag (:data:`FINDING_COLUMNS`), with
+    the units' real codes: ``reason`` is the analyst's detailed wording, ``note`` the generic
+    wording of :data:`FLAGS` (no practice code, name or list size) that a releasable report may
+    show. :func:`clusterqi.disclosure.release_findings` turns them into a report's notes.
 
     Example usage::
 
-        table, notes = apply_quality_flags(releasable, flags, indicator_table, policy)
+        flags = assess_quality(dataset, indicator_table)
+        table, findings = flag_indicator_table(indicator_table, flags)
+        releasable, log = apply_disclosure(table, policy)
+        notes = release_findings(findings, releasable, table, policy)
     """
-    table = releasable.copy()
-    attrs = dict(releasable.attrs)
-    level = indicator_table["level"]
-    unit_rows = (indicator_table.loc[level.isin(["practice", "cluster"]),
-                                     ["level", "area_id", "area_name", "cluster_id"]]
+    table = indicator_table.copy()
+    level = table["level"]
+    unit_rows = (table.loc[level.isin(list(UNIT_LEVELS)),
+                           ["level", "area_id", "area_name", "cluster_id"]]
                  .drop_duplicates(["level", "area_id"]))
-    practice_rows = unit_rows[unit_rows["level"] == "practice"]
-    cluster_rows = unit_rows[unit_rows["level"] == "cluster"]
-    if policy.audience == "analyst":
-        ids = {code: (code, name) for code, name in
-               zip(practice_rows["area_id"], practice_rows["area_name"])}
-    else:
-        mapping = pseudonyms(indicator_table, policy)
-        ids = {r.practice_code: (r.area_id, r.area_name) for r in mapping.itertuples(index=False)}
+    practice_rows = unit_rows[unit_rows["level"] == PRACTICE]
+    cluster_rows = unit_rows[unit_rows["level"] == CLUSTER]
+    names = dict(zip(practice_rows["area_id"].to_numpy(dtype=object),
+                     practice_rows["area_name"].to_numpy(dtype=object)))
     cluster_of = dict(zip(practice_rows["area_id"].to_numpy(dtype=object),
                           practice_rows["cluster_id"].to_numpy(dtype=object)))
     cluster_names = dict(zip(cluster_rows["area_id"].to_numpy(dtype=object),
@@ -519,39 +526,26 @@ def apply_quality_flags(releasable: pd.DataFrame, flags: pd.DataFrame,
 
     units = []
     for f in flags.itertuples(index=False):
-        if f.practice_code in ids:
-            area_id, area_name = ids[f.practice_code]
-            units.append(("practice", area_id, area_name, f.indicator_id, f.month, f.flag, f.reason))
+        if f.practice_code in names:
+            units.append((PRACTICE, f.practice_code, names[f.practice_code], f.indicator_id,
+                          f.month, f.flag, f.reason, FLAGS.get(f.flag)))
         cluster = cluster_of.get(f.practice_code)
         if f.flag in CLUSTER_FLAGS and isinstance(cluster, str) and cluster in cluster_names:
-            units.append(("cluster", cluster, cluster_names[cluster], f.indicator_id, f.month,
-                          f.flag, f"A member practice: {f.reason}"))
-    marks = pd.DataFrame(units, columns=["level", "area_id", "area_name", "indicator_id",
-                                         "month", "flag", "reason"])
-    marks["month"] = pd.to_datetime(marks["month"])
+            units.append((CLUSTER, cluster, cluster_names[cluster], f.indicator_id, f.month,
+                          f.flag, f"{MEMBER_NOTE}{f.reason}", f"{MEMBER_NOTE}{FLAGS.get(f.flag)}"))
+    findings = pd.DataFrame(units, columns=FINDING_COLUMNS)
+    findings["month"] = pd.to_datetime(findings["month"])
 
     table["quality_flag"] = pd.Series([None] * len(table), index=table.index, dtype="str")
-    if not marks.empty:
-        flagged = table.index[_flagged_rows(table, marks)]
+    if not findings.empty:
+        flagged = table.index[_flagged_rows(table, findings)]
         table.loc[flagged, "quality_flag"] = QUALITY_NOTE
-        for column in VS_COLUMNS:
+        for column in vocabulary.verdict_columns() + vocabulary.unadjusted_columns():
             if column in table.columns:
                 table.loc[flagged, column] = None
-
-    released = set(zip(table["level"].to_numpy(), table["area_id"].to_numpy()))
-    # a boolean array, not a list: an empty list would select no *columns* (KeyError 'flag' for a
-    # cluster with no finding in its scope)
-    keep = np.fromiter(((lvl, a) in released for lvl, a in zip(marks["level"], marks["area_id"])),
-                       dtype=bool, count=len(marks))
-    marks = marks[keep]
-    if policy.audience == "analyst":
-        note = marks["reason"]
-    else:
-        note = marks["flag"].map(FLAGS)
-        note = np.where(marks["level"] == "cluster", "A member practice: " + note, note)
-    notes = marks.assign(note=note).drop(columns="reason").drop_duplicates(
+    findings = findings.drop_duplicates(
         ["level", "area_id", "indicator_id", "month", "flag"]).reset_index(drop=True)
-    for column in ("level", "area_id", "area_name", "indicator_id", "flag", "note"):
-        notes[column] = notes[column].astype("str")
-    table.attrs = attrs
-    return table, notes[["level", "area_id", "area_name", "indicator_id", "month", "flag", "note"]]
+    for column in ("level", "area_id", "area_name", "indicator_id", "flag", "reason", "note"):
+        findings[column] = findings[column].astype("str")
+    table.attrs = dict(indicator_table.attrs)
+    return table, findings

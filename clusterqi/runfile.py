@@ -23,16 +23,19 @@ Example usage::
 from __future__ import annotations
 
 import os
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import papermill
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from clusterqi.errors import DataError
+from clusterqi.loaders import load_dataset
+from clusterqi.parameters import SYNTHETIC, ReportParameters, ReportSettings
 from clusterqi.paths import project_root
+from clusterqi.vocabulary import audience
 from clusterqi.yaml_input import read_yaml
 
 __all__ = [
@@ -45,13 +48,11 @@ __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
 ]
 
-#: The ``data`` value that means "the embedded synthetic Scotland" (generated once and cached).
-SYNTHETIC = "synthetic"
 #: Seconds one cluster's report may take before it is stopped and marked failed.
 DEFAULT_TIMEOUT_SECONDS = 600
 #: The report notebook shipped with clusterqi, relative to the project root.
 DEFAULT_NOTEBOOK = "notebooks/cluster_report.ipynb"
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
 
 
 class ClusterSelection(BaseModel):
@@ -66,10 +67,12 @@ class ClusterSelection(BaseModel):
     hscps: list[str] = Field(default_factory=list)
 
 
-class RunFile(BaseModel):
+class RunFile(ReportSettings):
     """One batch's settings, as read from a run file (unknown keys are errors).
 
-    ``clusters`` is ``"all"``, a list of cluster ids (``["dundee-4", ...]``) or
+    The report settings (period, audience, indicators, disclosure, contact) are
+    :class:`clusterqi.parameters.ReportSettings`, the same fields every report's
+    :class:`clusterqi.parameters.ReportParameters` has. ``clusters`` is ``"all"``, a list of cluster ids (``["dundee-4", ...]``) or
     ``{"boards": [...], "hscps": [...]}``. ``workers`` None means one per CPU core.
     ``source`` is the run file the settings came from (set by :func:`load_run_file`).
     """
@@ -78,33 +81,13 @@ class RunFile(BaseModel):
 
     notebook: Path = Path(DEFAULT_NOTEBOOK)
     clusters: Literal["all"] | list[str] | ClusterSelection = "all"
-    period_end: str
-    months: int = 12
-    audience: Literal["analyst", "cluster", "practice"] = "cluster"
-    reveal_practice: str | None = None
     indicators: Literal["all"] | list[str] = "all"
-    threshold: int = 5
-    rounding: Literal["none", "nearest-5", "midpoint-6"] = "none"
     data: str = SYNTHETIC
     local_measures: Path | None = None
     output: Path
     workers: int | None = None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     source: Path | None = None
-
-    @field_validator("period_end")
-    @classmethod
-    def _period_format(cls, value: str) -> str:
-        if not _PERIOD.match(value):
-            raise ValueError(f"value {value!r} is not a month; expected 'YYYY-MM', e.g. '2026-09'")
-        return value
-
-    @field_validator("months", "threshold")
-    @classmethod
-    def _at_least_one(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"value {value} is below 1; expected a whole number >= 1")
-        return value
 
     @field_validator("workers")
     @classmethod
@@ -150,18 +133,10 @@ class RunFile(BaseModel):
 
     def notebook_parameters(self, cluster_id: str) -> dict[str, Any]:
         """The parameters papermill injects for one cluster (``indicator_table`` is added by the batch)."""
-        params: dict[str, Any] = {
-            "cluster_id": cluster_id,
-            "period_end": self.period_end,
-            "months": self.months,
-            "audience": self.audience,
-            "reveal_practice": self.reveal_practice,
-            "indicators": self.indicators,
-            "data": self.data_source(),
-            "threshold": self.threshold,
-            "local_measures": str(self.local_measures) if self.local_measures else None,
-            "rounding": self.rounding,
-        }
+        settings = {name: getattr(self, name) for name in ReportSettings.model_fields}
+        settings["local_measures"] = str(self.local_measures) if self.local_measures else None
+        params = ReportParameters(cluster_id=cluster_id, data=self.data_source(),
+                                  **settings).model_dump(exclude={"indicator_table"})
         declared = notebook_parameter_names(self.notebook)
         # a notebook without a setting can only be run with that setting at its default
         return {k: v for k, v in params.items() if k in declared or k == "cluster_id"}
@@ -282,12 +257,14 @@ def load_run_file(path: str | Path) -> RunFile:
     if run is not None:
         if run.notebook.is_file():
             problems.extend(_undeclared(run))
-        if run.audience == "practice" and not run.reveal_practice:
-            problems.append("key 'reveal_practice': audience 'practice' needs the practice code to reveal")
-        if run.audience != "practice" and run.reveal_practice:
+        reveals = audience(run.audience).reveals_practice
+        if reveals and not run.reveal_practice:
+            problems.append(f"key 'reveal_practice': audience {run.audience!r} needs the practice "
+                            "code to reveal")
+        if not reveals and run.reveal_practice:
             problems.append(
                 f"key 'reveal_practice': set to {run.reveal_practice!r} but audience is "
-                f"{run.audience!r}; only audience 'practice' reveals a practice"
+                f"{run.audience!r}; only an audience that names a practice reveals one"
             )
     if problems:
         raise DataError(_format(path, problems))
@@ -299,8 +276,6 @@ _DATASETS: dict[tuple, Any] = {}
 
 
 def _load_folder(folder: Path):
-    from clusterqi.loaders import load_dataset
-
     files = tuple(
         (str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()
     )
@@ -313,8 +288,6 @@ def _load_folder(folder: Path):
 
 @lru_cache(maxsize=8)
 def _declared(notebook: Path, mtime: float) -> frozenset[str]:
-    import papermill
-
     return frozenset(papermill.inspect_notebook(str(notebook)))
 
 
@@ -328,7 +301,7 @@ def _undeclared(run: RunFile) -> list[str]:
     declared = notebook_parameter_names(run.notebook)
     defaults = RunFile.model_fields
     problems = []
-    for key in ("reveal_practice", "indicators", "threshold", "rounding", "local_measures", "months", "audience"):
+    for key in ReportSettings.model_fields:
         if key not in declared and getattr(run, key) != defaults[key].default:
             problems.append(f"key '{key}': the notebook {run.notebook.name} has no parameter '{key}' to take it")
     return problems

@@ -48,6 +48,12 @@ __all__ = [
     "DEFAULT_AUDIENCE",
     "audience",
     "Comparator",
+    "REST_OF_CLUSTER",
+    "REST_OF_HSCP",
+    "REST_OF_HB",
+    "REST_OF_SCOTLAND",
+    "HEADLINE",
+    "headline",
     "comparators",
     "comparator",
     "register_comparator",
@@ -204,14 +210,20 @@ class Comparator:
         return (self.value_column, self.verdict_column, self.unadjusted_column)
 
 
+#: Stems of the built-in comparators: each unit against the rest of an area that excludes it.
+REST_OF_CLUSTER, REST_OF_HSCP, REST_OF_HB, REST_OF_SCOTLAND = (
+    "rest_of_cluster", "rest_of_hscp", "rest_of_hb", "rest_of_scotland")
+
 _BUILT_IN = (
-    Comparator("rest_of_cluster", (PRACTICE,), CLUSTER, "Rest of cluster",
+    Comparator(REST_OF_CLUSTER, (PRACTICE,), CLUSTER, "Rest of cluster",
                "the rest of its cluster", in_trend=False),
-    Comparator("rest_of_hscp", (CLUSTER,), HSCP, "Rest of HSCP", "the rest of its HSCP"),
-    Comparator("rest_of_hb", (CLUSTER,), HB, "Rest of board", "the rest of its board"),
-    Comparator("rest_of_scotland", (PRACTICE, CLUSTER), SCOTLAND, "Rest of Scotland",
+    Comparator(REST_OF_HSCP, (CLUSTER,), HSCP, "Rest of HSCP", "the rest of its HSCP"),
+    Comparator(REST_OF_HB, (CLUSTER,), HB, "Rest of board", "the rest of its board"),
+    Comparator(REST_OF_SCOTLAND, (PRACTICE, CLUSTER), SCOTLAND, "Rest of Scotland",
                "the rest of Scotland", funnel_verdict=True),
 )
+#: The comparator every unit has, whose verdict is the funnel's (the headline verdict).
+HEADLINE = REST_OF_SCOTLAND
 _REGISTRY: dict[str, Comparator] = {c.stem: c for c in _BUILT_IN}
 
 
@@ -227,6 +239,12 @@ def comparator(stem: str) -> Comparator:
         return _REGISTRY[stem]
     except KeyError:
         raise KeyError(f"comparator {stem!r} is not registered; known: {', '.join(_REGISTRY)}") from None
+
+
+def headline() -> Comparator:
+    """The headline comparator (the rest of Scotland): its verdict leads every sentence and colours
+    the at-a-glance and practice charts."""
+    return _REGISTRY[HEADLINE]
 
 
 def register_comparator(new: Comparator) -> Comparator:

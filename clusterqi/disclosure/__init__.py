@@ -101,7 +101,7 @@ from clusterqi.disclosure.policy import (
 )
 from clusterqi.disclosure.pseudonyms import pseudonyms
 from clusterqi.disclosure.log import LOG_COLUMNS
-from clusterqi.disclosure.release import apply_disclosure
+from clusterqi.disclosure.release import NOTE_COLUMNS, apply_disclosure, release_findings
 from clusterqi.disclosure.suppression import suppress_cells
 
 __all__ = [
@@ -126,6 +126,8 @@ __all__ = [
     "DisclosurePolicyError",
     "NotReleasableError",
     "apply_disclosure",
+    "release_findings",
+    "NOTE_COLUMNS",
     "require_releasable",
     "pseudonyms",
     "suppress_small_counts",

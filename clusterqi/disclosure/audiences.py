@@ -24,6 +24,7 @@ from clusterqi.disclosure.counts import (
     _round_significant_array,
     size_band,
 )
+from clusterqi.disclosure.log import _summary_row
 from clusterqi.disclosure.policy import (
     ITEMS_COLUMN,
     MIN_PRACTICES_FOR_PSEUDONYMS,
@@ -35,9 +36,9 @@ from clusterqi.disclosure.policy import (
     NotReleasableError,
     banded_rounded,
 )
-from clusterqi.disclosure.log import _summary_row
 from clusterqi.disclosure.pseudonyms import _cluster_members
-from clusterqi.vocabulary import AUDIENCES, CLUSTER, PRACTICE, audience as _audience
+from clusterqi.vocabulary import AUDIENCES, CLUSTER, PRACTICE
+from clusterqi.vocabulary import audience as _audience
 
 __all__ = [
     "require_releasable",

@@ -17,6 +17,7 @@ import pandas as pd
 
 from clusterqi.disclosure.audiences import _apply_audience, _check_policy_against, _unseen_practices
 from clusterqi.disclosure.counts import _replace_rows, round_counts, size_band
+from clusterqi.disclosure.log import LOG_COLUMNS, _log_rows, _summary_row
 from clusterqi.disclosure.policy import (
     SUPPRESSED_QUALIFIER,
     SUPPRESSED_TEXT,
@@ -24,7 +25,6 @@ from clusterqi.disclosure.policy import (
     numerator_derived,
     unrounded_giveaways,
 )
-from clusterqi.disclosure.log import LOG_COLUMNS, _log_rows, _summary_row
 from clusterqi.disclosure.pseudonyms import pseudonyms
 from clusterqi.disclosure.scrub import _scrub_practice_mentions
 from clusterqi.disclosure.suppression import (
@@ -33,8 +33,11 @@ from clusterqi.disclosure.suppression import (
     _withhold_suppressed_comparators,
     suppress_cells,
 )
+from clusterqi.vocabulary import PRACTICE
 
 __all__ = [
+    "NOTE_COLUMNS",
+    "release_findings",
     "apply_disclosure",
 ]
 
@@ -171,3 +174,44 @@ def _apply_rounding(table: pd.DataFrame, visible: np.ndarray, rule: str) -> None
     for column in unrounded_giveaways():
         if column in table.columns:
             table.loc[visible, column] = np.nan
+
+
+#: Columns of the notes :func:`release_findings` returns.
+NOTE_COLUMNS = ["level", "area_id", "area_name", "indicator_id", "month", "flag", "note"]
+
+
+def release_findings(findings: pd.DataFrame, releasable: pd.DataFrame,
+                     indicator_table: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+    """Data-quality findings named as a releasable table names its units; only units it shows.
+
+    ``findings`` are :func:`clusterqi.quality.flag_indicator_table`'s (real codes, an analyst
+    ``reason`` and a generic ``note``); ``releasable`` is what :func:`apply_disclosure` made of
+    ``indicator_table`` under ``policy``. An audience that pseudonymises gets the generic note and
+    the practices' pseudonyms (the same letters as the table: :func:`pseudonyms` of the same
+    policy); the analyst gets the detailed reason. Findings about units the table does not show
+    are left out. Returns :data:`NOTE_COLUMNS`.
+
+    Example usage::
+
+        notes = release_findings(findings, releasable, table, policy)
+    """
+    found = findings
+    if policy.record.pseudonymises:
+        mapping = pseudonyms(indicator_table, policy).set_index("practice_code")
+        practice = (found["level"] == PRACTICE).to_numpy()
+        known = found["area_id"].isin(mapping.index).to_numpy()
+        found = found[~practice | known].copy()
+        practice = (found["level"] == PRACTICE).to_numpy()
+        codes = found.loc[practice, "area_id"]
+        found.loc[practice, "area_name"] = codes.map(mapping["area_name"]).to_numpy()
+        found.loc[practice, "area_id"] = codes.map(mapping["area_id"]).to_numpy()
+        note = found["note"]
+    else:
+        note = found["reason"]
+    shown = set(zip(releasable["level"].to_numpy(), releasable["area_id"].to_numpy()))
+    keep = np.fromiter(((lv, a) in shown for lv, a in zip(found["level"], found["area_id"])),
+                       dtype=bool, count=len(found))
+    notes = found.assign(note=note)[keep].reset_index(drop=True)
+    for column in ("level", "area_id", "area_name", "indicator_id", "flag", "note"):
+        notes[column] = notes[column].astype("str")
+    return notes[NOTE_COLUMNS]

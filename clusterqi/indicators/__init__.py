@@ -8,6 +8,7 @@ Example usage::
     table = calculate_indicators(dataset, catalogue, "2026-09", months=12)
 """
 
+from clusterqi.indicators.calculate import calculate_indicators
 from clusterqi.indicators.catalogue import (
     CodeList,
     Indicator,
@@ -15,13 +16,8 @@ from clusterqi.indicators.catalogue import (
     catalogue_markdown,
     load_catalogue,
 )
-
-from clusterqi.indicators.calculate import (
-    calculate_indicators,
-    calculate_local_measure,
-    funnel_lines,
-    load_local_measure,
-)
+from clusterqi.indicators.comparisons import funnel_lines
+from clusterqi.indicators.local import calculate_local_measure, load_local_measure
 
 __all__ = [
     "CodeList",

@@ -46,9 +46,6 @@ from clusterqi.indicators.levels import KEY_COLUMNS, LEVELS, aggregate_levels, p
 from clusterqi.indicators.series import SPC_COLUMNS, add_spc
 
 __all__ = [
-    "calculate_local_measure",
-    "funnel_lines",
-    "load_local_measure",
     "CONFIDENCE_LEVELS",
     "VALUE_COLUMNS",
     "TABLE_COLUMNS",
@@ -327,7 +324,3 @@ def calculate_indicators(
     }
     return table
 
-
-# Re-exported so ``clusterqi.indicators`` can offer the whole calculation API from one module.
-from clusterqi.indicators.comparisons import funnel_lines  # noqa: E402
-from clusterqi.indicators.local import calculate_local_measure, load_local_measure  # noqa: E402

@@ -47,7 +47,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from clusterqi import stats
+from clusterqi import stats, vocabulary
+from clusterqi.vocabulary import LEVELS, SCOTLAND
 
 __all__ = [
     "COMPARISON_CONFIDENCE",
@@ -62,18 +63,18 @@ __all__ = [
 
 #: Interval of the unadjusted ``vs_*_unadjusted`` comparisons (Fingertips compares at 95%).
 COMPARISON_CONFIDENCE = 0.95
-#: The verdict columns (one per comparator); each has an ``_unadjusted`` twin.
-VERDICT_COLUMNS = ("vs_rest_of_cluster", "vs_rest_of_hscp", "vs_rest_of_hb",
-                   "vs_rest_of_scotland")
+#: The verdict columns (one per comparator of :mod:`clusterqi.vocabulary`); each has an
+#: ``_unadjusted`` twin.
+VERDICT_COLUMNS = vocabulary.verdict_columns()
 #: What a verdict means, in one plain sentence for the report.
 VERDICT_WORDS = (
     '"Better" or "worse" means further from the comparator than the usual differences between '
     "Scottish units of the same kind can explain: outside the 99.8% limits that allow for them, "
     'as on the funnel plot. "Similar" means within them.')
 #: Levels with a funnel of all Scottish units.
-FUNNEL_LEVELS = ("practice", "cluster", "hscp", "hb")
+FUNNEL_LEVELS = tuple(level for level in LEVELS if level != SCOTLAND)
 #: Plural nouns for the levels, used in the wording.
-LEVEL_WORDS = {"practice": "practices", "cluster": "clusters", "hscp": "HSCPs", "hb": "boards"}
+LEVEL_WORDS = {level: LEVELS[level].short_plural for level in FUNNEL_LEVELS}
 
 _FUNNEL_FLAGS = ["funnel_95", "funnel_998", "funnel_95_unadjusted", "funnel_998_unadjusted"]
 COMPARISON_COLUMNS = [
@@ -81,18 +82,7 @@ COMPARISON_COLUMNS = [
     *_FUNNEL_FLAGS,
     "phi",
     "tau2",
-    "rest_of_cluster_value",
-    "vs_rest_of_cluster",
-    "rest_of_hscp_value",
-    "vs_rest_of_hscp",
-    "rest_of_hb_value",
-    "vs_rest_of_hb",
-    "rest_of_scotland_value",
-    "vs_rest_of_scotland",
-    "vs_rest_of_cluster_unadjusted",
-    "vs_rest_of_hscp_unadjusted",
-    "vs_rest_of_hb_unadjusted",
-    "vs_rest_of_scotland_unadjusted",
+    *vocabulary.comparator_columns(),
     "reliability",
     "interpretation",
 ]
@@ -115,32 +105,56 @@ def _rest_value(total_num, total_den, own_num, own_den, mult) -> tuple[np.ndarra
         return np.where(left, num / den * mult, np.nan), np.where(left, den, np.nan)
 
 
+def _rest_of_own_area(t, base, mult, area_column: str):
+    """A practice's cluster (``cluster_id``) less the practice: (value, denominator)."""
+    m = t.merge(_sums(base.dropna(subset=[area_column]), [area_column], "c"),
+                on=_PERIOD + [area_column], how="left")
+    return _rest_value(m["c_num"], m["c_den"], m["numerator"], m["denominator"], mult)
+
+
+def _rest_of_area_less_cluster(t, base, mult, area_column: str):
+    """A cluster's HSCP or board less the cluster's practices in it: (value, denominator)."""
+    whole = _sums(base.dropna(subset=[area_column]), [area_column], "a")
+    part = _sums(base.dropna(subset=["cluster_id", area_column]), ["cluster_id", area_column], "p")
+    part = part.rename(columns={"cluster_id": "area_id"})
+    m = t.merge(whole, on=_PERIOD + [area_column], how="left").merge(
+        part, on=_PERIOD + ["area_id", area_column], how="left")
+    return _rest_value(m["a_num"], m["a_den"], m["p_num"], m["p_den"], mult)
+
+
+def _rest_of_scotland(t, base, mult, area_column=None):
+    """Scotland less the unit: (value, denominator)."""
+    m = t.merge(_sums(base, [], "s"), on=_PERIOD, how="left")
+    return _rest_value(m["s_num"], m["s_den"], m["numerator"], m["denominator"], mult)
+
+
+#: How each comparator's value is computed (``(t, base, multiplier, area_column) -> (value,
+#: denominator)``), by stem. A comparator registered in :mod:`clusterqi.vocabulary` gets its
+#: columns in the indicator table once it has an entry here.
+VALUE_FUNCTIONS = {
+    vocabulary.REST_OF_CLUSTER: _rest_of_own_area,
+    vocabulary.REST_OF_HSCP: _rest_of_area_less_cluster,
+    vocabulary.REST_OF_HB: _rest_of_area_less_cluster,
+    vocabulary.REST_OF_SCOTLAND: _rest_of_scotland,
+}
+
+
 def _rest_values(table, base, multiplier) -> dict[str, np.ndarray]:
-    """rest_of_{cluster,hscp,hb,scotland}_value for every row (NaN where not applicable), and
-    each comparator's denominator under ``_den:<column>`` (for the verdict's variance)."""
+    """Every comparator's ``<stem>_value`` for every row (NaN where not applicable), and each
+    comparator's denominator under ``_den:<column>`` (for the verdict's variance)."""
     t = table[_PERIOD + ["level", "area_id", "cluster_id", "hscp_code", "hb_code"] + _SUMS]
-    practice = (t["level"] == "practice").to_numpy()
-    cluster = (t["level"] == "cluster").to_numpy()
+    level = t["level"].to_numpy(dtype=object)
     mult = multiplier.to_numpy(float)
     out = {}
-    cl = t.merge(_sums(base.dropna(subset=["cluster_id"]), ["cluster_id"], "c"),
-                 on=_PERIOD + ["cluster_id"], how="left")
-    value, den = _rest_value(cl["c_num"], cl["c_den"], cl["numerator"], cl["denominator"], mult)
-    out["rest_of_cluster_value"] = np.where(practice, value, np.nan)
-    out["_den:rest_of_cluster_value"] = np.where(practice, den, np.nan)
-    for area, code in (("hscp", "hscp_code"), ("hb", "hb_code")):
-        whole = _sums(base.dropna(subset=[code]), [code], "a")
-        part = _sums(base.dropna(subset=["cluster_id", code]), ["cluster_id", code], "p")
-        part = part.rename(columns={"cluster_id": "area_id"})
-        m = t.merge(whole, on=_PERIOD + [code], how="left").merge(
-            part, on=_PERIOD + ["area_id", code], how="left")
-        value, den = _rest_value(m["a_num"], m["a_den"], m["p_num"], m["p_den"], mult)
-        out[f"rest_of_{area}_value"] = np.where(cluster, value, np.nan)
-        out[f"_den:rest_of_{area}_value"] = np.where(cluster, den, np.nan)
+    for comparator in vocabulary.comparators():
+        compute = VALUE_FUNCTIONS.get(comparator.stem)
+        if compute is None:
+            continue
+        value, den = compute(t, base, mult, comparator.area_column)
+        rows = np.isin(level, comparator.unit_levels)
+        out[comparator.value_column] = np.where(rows, value, np.nan)
+        out[f"_den:{comparator.value_column}"] = np.where(rows, den, np.nan)
     sc = t.merge(_sums(base, [], "s"), on=_PERIOD, how="left")
-    value, den = _rest_value(sc["s_num"], sc["s_den"], sc["numerator"], sc["denominator"], mult)
-    out["rest_of_scotland_value"] = np.where(practice | cluster, value, np.nan)
-    out["_den:rest_of_scotland_value"] = np.where(practice | cluster, den, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["scotland_value"] = np.where(sc["s_den"] > 0, sc["s_num"] / sc["s_den"] * mult,
                                          np.nan)
@@ -251,7 +265,7 @@ _FUNNEL_VERDICT = {True: {"high": "worse", "low": "better"},
 
 def _verdict_from_funnel(table, flags: np.ndarray, rows: np.ndarray,
                          low_is_good: Mapping) -> np.ndarray:
-    """vs_rest_of_scotland: the funnel's adjusted 99.8% flag in the indicator's words."""
+    """The funnel's adjusted 99.8% flag in the indicator's words (the rest of Scotland)."""
     ids = table["indicator_id"].to_numpy(dtype=object)
     result = np.full(len(table), None, dtype=object)
     for i in np.flatnonzero(rows):
@@ -311,28 +325,27 @@ def _interpretation(table: pd.DataFrame, out: dict) -> np.ndarray:
     total = (table["period_type"] == "total").to_numpy()
     value = table["value"].to_numpy(float)
     plural = np.array([LEVEL_WORDS.get(lv, "") for lv in level], dtype=object)
-    scotland = np.asarray(out["vs_rest_of_scotland"], dtype=object)
+    leading = [c for c in vocabulary.comparators() if c.funnel_verdict]
+    others = [c for c in vocabulary.comparators() if not c.funnel_verdict
+              and c.verdict_column in out]
+    first = leading[0]
+    scotland = np.asarray(out[first.verdict_column], dtype=object)
     judged = np.isin(scotland, ["better", "worse", "higher", "lower"])
-    lead = _direction_words(scotland, value, out["rest_of_scotland_value"],
-                            "the rest of Scotland")
+    lead = _direction_words(scotland, value, out[first.value_column], first.phrase)
     lead = np.where(
         judged, lead.astype(str) + ": outside the 99.8% limits that allow for the usual "
         "variation between Scottish " + plural,
         np.where(scotland == "similar", lead.astype(str) + ": within the usual variation "
                  "between Scottish " + plural, None)).astype(object)
-    no_verdict = pd.isna(scotland) & np.isin(level, ["practice", "cluster"])
+    no_verdict = pd.isna(scotland) & np.isin(level, first.unit_levels)
     lead = np.where(no_verdict & ~np.isfinite(value),
                     "No verdict: no patients or items to compare", lead)
     lead = np.where(no_verdict & np.isfinite(value),
                     "No verdict: nothing expected to compare with", lead)
-    parts = [
-        lead,
-        _direction_words(np.asarray(out["vs_rest_of_cluster"], dtype=object), value,
-                         out["rest_of_cluster_value"], "the rest of its cluster"),
-        _direction_words(np.asarray(out["vs_rest_of_hscp"], dtype=object), value,
-                         out["rest_of_hscp_value"], "the rest of its HSCP"),
-        _direction_words(np.asarray(out["vs_rest_of_hb"], dtype=object), value,
-                         out["rest_of_hb_value"], "the rest of its board"),
+    parts = [lead] + [
+        _direction_words(np.asarray(out[c.verdict_column], dtype=object), value,
+                         out[c.value_column], c.phrase)
+        for c in others
     ]
     text = np.full(len(table), None, dtype=object)
     for part in parts:
@@ -340,7 +353,7 @@ def _interpretation(table: pd.DataFrame, out: dict) -> np.ndarray:
         text = np.where(has & pd.isna(text), part,
                         np.where(has, text.astype(str) + "; " + part.astype(str), text))
     text = np.array([None if pd.isna(t) else t[0].upper() + t[1:] for t in text], dtype=object)
-    text = np.where(total & (level != "scotland"), text, None)
+    text = np.where(total & (level != SCOTLAND), text, None)
     return text
 
 
@@ -369,28 +382,29 @@ def add_comparisons(
     fitted = _funnels(table, kinds, out, items)
     level = table["level"].to_numpy(dtype=object)
     total = (table["period_type"] == "total").to_numpy()
-    practice_total = total & (level == "practice")
-    cluster_total = total & (level == "cluster")
-    rows_for = {"vs_rest_of_cluster": practice_total, "vs_rest_of_hscp": cluster_total,
-                "vs_rest_of_hb": cluster_total,
-                "vs_rest_of_scotland": practice_total | cluster_total}
-    for column, rows in rows_for.items():
-        comparator = column.replace("vs_", "") + "_value"
-        out[f"{column}_unadjusted"] = _compare_unadjusted(table, out[comparator], rows,
-                                                          low_is_good)
-        if column == "vs_rest_of_scotland":
-            out[column] = _verdict_from_funnel(table, out["funnel_998"], rows, low_is_good)
+    for c in vocabulary.comparators():
+        if c.value_column not in out:
+            continue
+        rows = total & np.isin(level, c.unit_levels)
+        comparator = c.value_column
+        out[c.unadjusted_column] = _compare_unadjusted(table, out[comparator], rows, low_is_good)
+        if c.funnel_verdict:
+            out[c.verdict_column] = _verdict_from_funnel(table, out["funnel_998"], rows,
+                                                         low_is_good)
         else:
-            out[column] = _verdict(table, fitted, out[comparator], out[f"_den:{comparator}"],
-                                   rows, kinds, low_is_good, multiplier.to_numpy(float), items)
+            out[c.verdict_column] = _verdict(table, fitted, out[comparator],
+                                             out[f"_den:{comparator}"], rows, kinds,
+                                             low_is_good, multiplier.to_numpy(float), items)
     words = np.full(len(table), None, dtype=object)
-    show = np.flatnonzero(total & (level != "scotland"))
+    show = np.flatnonzero(total & (level != SCOTLAND))
     if show.size:
         words[show] = _interpretation(table.iloc[show].reset_index(drop=True),
                                       {k: np.asarray(v)[show] for k, v in out.items()})
     out["interpretation"] = words
     columns = {}
     for column in COMPARISON_COLUMNS:
+        if column not in out:
+            continue
         values = out[column]
         if np.asarray(values).dtype == object:
             columns[column] = pd.Series(values, index=table.index, dtype="str")

@@ -43,6 +43,7 @@ import pandas as pd
 
 from clusterqi.errors import DataError
 from clusterqi.indicators.doses import FINDING_COLUMNS, dose_factors
+from clusterqi.indicators.presentations import default_index
 
 __all__ = [
     "OPEN_BAND_YEARS",
@@ -362,8 +363,6 @@ def _descriptions(rx: pd.DataFrame, keep: np.ndarray, bnf_codes: np.ndarray,
 
 def _unknown_to_code_list(code_list, bnf_uniques: pd.Series, hit: np.ndarray) -> pd.Series:
     """Codes that match the prefixes but need the code list for a rule it cannot answer."""
-    from clusterqi.indicators.presentations import default_index
-
     index = default_index()
     candidates = bnf_uniques[~hit]
     unknown = [i for i, code in candidates.items()

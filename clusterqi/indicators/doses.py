@@ -45,7 +45,13 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from clusterqi.indicators.presentations import CHEMICAL_LENGTH, convert_amount, normalise_unit
+from clusterqi.codelist import load_defined_doses, parse_strength, parse_strengths, route_of
+from clusterqi.indicators.presentations import (
+    CHEMICAL_LENGTH,
+    convert_amount,
+    default_index,
+    normalise_unit,
+)
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -136,8 +142,6 @@ def _strength_list(value) -> tuple[float, ...]:
 @lru_cache(maxsize=1)
 def default_doses() -> DefinedDoses:
     """The package's defined-dose table (read once per process)."""
-    from clusterqi.codelist import load_defined_doses
-
     return DefinedDoses(load_defined_doses())
 
 
@@ -215,9 +219,6 @@ def dose_factors(
     presentations counted nowhere, each with a row in findings (columns
     :data:`FINDING_COLUMNS`).
     """
-    from clusterqi.codelist import parse_strength, parse_strengths, route_of
-    from clusterqi.indicators.presentations import default_index
-
     doses = doses or default_doses()
     index = index or default_index()
     factors = np.full(len(bnf_codes), np.nan)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
+
+from clusterqi import vocabulary
 
 __all__ = [
     "LEVELS",
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 #: The levels of the indicator table, smallest first.
-LEVELS = ("practice", "cluster", "hscp", "hb", "scotland")
+LEVELS = tuple(vocabulary.LEVELS)
 #: ONS/GSS code for Scotland, used as the Scotland row's ``area_id``.
 SCOTLAND_CODE = "S92000003"
 SCOTLAND_NAME = "Scotland"

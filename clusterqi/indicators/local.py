@@ -54,6 +54,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
+from clusterqi import vocabulary
 from clusterqi.errors import DataError
 from clusterqi.indicators.calculate import TABLE_COLUMNS, add_values
 from clusterqi.indicators.comparisons import add_comparisons
@@ -91,8 +92,10 @@ _ID = r"^[a-z][a-z0-9_]*$"
 # columns of the indicator table that have no meaning for one cluster's own data
 _NOT_APPLICABLE = [
     "scotland_value", "funnel_95", "funnel_998", "funnel_95_unadjusted", "funnel_998_unadjusted",
-    "phi", "tau2", "rest_of_hscp_value", "vs_rest_of_hscp", "rest_of_hb_value", "vs_rest_of_hb",
-    "rest_of_scotland_value", "vs_rest_of_scotland", "reliability", "interpretation",
+    "phi", "tau2",
+    *(column for c in vocabulary.comparators() if c.stem != vocabulary.REST_OF_CLUSTER
+      for column in (c.value_column, c.verdict_column)),
+    "reliability", "interpretation",
 ]
 
 

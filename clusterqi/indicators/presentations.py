@@ -30,6 +30,8 @@ from functools import lru_cache
 
 import pandas as pd
 
+from clusterqi.codelist import load_presentations
+
 __all__ = [
     "BNF_CODE_LENGTH",
     "CHEMICAL_LENGTH",
@@ -182,6 +184,4 @@ class PresentationIndex:
 @lru_cache(maxsize=1)
 def default_index() -> PresentationIndex:
     """The index of the package's code list (read once per process)."""
-    from clusterqi.codelist import load_presentations
-
     return PresentationIndex(load_presentations())

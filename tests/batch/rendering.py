@@ -6,13 +6,16 @@ from pathlib import Path
 
 from nbconvert import HTMLExporter
 
+from clusterqi.paths import replacing
+
 __all__ = ["plain_html", "pid_html", "probe_lines"]
 
 
 def plain_html(executed, out) -> Path:
-    """Write the executed notebook as basic HTML to ``out`` (what the batch renames into place)."""
+    """Write the executed notebook as basic HTML to ``out``, atomically as a renderer must."""
     body, _ = HTMLExporter(template_name="basic").from_notebook_node(executed)
-    Path(out).write_text(body, encoding="utf-8")
+    with replacing(out) as tmp:
+        tmp.write_text(body, encoding="utf-8")
     return Path(out)
 
 
@@ -32,6 +35,7 @@ def pid_html(executed, out) -> Path:
     """:func:`plain_html` plus a line naming the process that rendered it."""
     import os
 
-    path = plain_html(executed, out)
-    path.write_text(f"<p id='rendered-by'>{os.getpid()}</p>\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
-    return path
+    body, _ = HTMLExporter(template_name="basic").from_notebook_node(executed)
+    with replacing(out) as tmp:
+        tmp.write_text(f"<p id='rendered-by'>{os.getpid()}</p>\n" + body, encoding="utf-8")
+    return Path(out)

@@ -16,8 +16,9 @@ import pytest
 from clusterqi import DataError
 from clusterqi.batch import output_lock, run_batch
 from tests.batch.conftest import write_run_file
+from tests.batch.rendering import plain_html
 
-RENDERER = "tests.batch.rendering:plain_html"
+RENDERER = plain_html
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -35,7 +36,7 @@ def test_a_second_batch_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
 def test_leftover_partial_files_of_a_killed_export_are_removed_at_the_next_start(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    leftover = out / ".dundee-4.12345.partial.html"
+    leftover = out / ".dundee-4.html.12345.0a1b2c3d.tmp"
     leftover.write_bytes(b"")
     keep = out / "dundee-4.html"
     keep.write_text("a finished report")

@@ -8,8 +8,9 @@ import pytest
 
 from clusterqi.batch import read_manifest, run_batch
 from tests.batch.conftest import write_run_file
+from tests.batch.rendering import plain_html
 
-RENDERER = "tests.batch.rendering:plain_html"
+RENDERER = plain_html
 pytestmark = pytest.mark.slow
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from clusterqi.batch import run_batch
 from tests.batch.conftest import write_run_file
+from tests.batch.rendering import plain_html
 
 distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed")
 pytestmark = pytest.mark.slow
@@ -16,7 +17,7 @@ def test_two_clusters_run_on_a_one_worker_local_dask_cluster(tmp_path, some_clus
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         summary = run_batch(
             run_file, executor="dask", scheduler=cluster.scheduler_address,
-            renderer="tests.batch.rendering:plain_html", progress=False,
+            renderer=plain_html, progress=False,
         )
     assert summary.exit_code == 0
     assert sorted(r.cluster_id for r in summary.done) == sorted(some_clusters[:2])

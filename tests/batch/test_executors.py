@@ -9,6 +9,7 @@ import pytest
 
 from clusterqi.executors import PARENT_RENDERS_UP_TO, LocalExecutor, ReportJob
 from tests.batch.conftest import PROBE
+from tests.batch.rendering import pid_html
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,7 @@ def test_few_workers_leave_rendering_to_the_parent_and_many_render_their_own():
 def test_reports_are_written_whichever_process_renders_them(tmp_path, render_in_parent):
     jobs = [
         ReportJob(cid, str(PROBE), {"cluster_id": cid}, str(tmp_path / f"{cid}.html"), timeout=120,
-                  renderer="tests.batch.rendering:pid_html")
+                  renderer=pid_html)
         for cid in ("first", "fail-on-purpose", "second")
     ]
     with LocalExecutor(1, render_in_parent=render_in_parent) as executor:

@@ -8,8 +8,15 @@ import re
 import pandas as pd
 import pytest
 
-from clusterqi.disclosure import DisclosurePolicy, apply_disclosure
-from clusterqi.quality import FLAGS, QUALITY_NOTE, apply_quality_flags, assess_quality
+from clusterqi.disclosure import DisclosurePolicy, apply_disclosure, release_findings
+from clusterqi.quality import FLAGS, QUALITY_NOTE, assess_quality, flag_indicator_table
+
+
+def _flag_and_release(flags, table, policy):
+    """Quality flags join the analyst table, then disclosure control releases table and notes."""
+    flagged, findings = flag_indicator_table(table, flags)
+    releasable, _ = apply_disclosure(flagged, policy)
+    return releasable, release_findings(findings, releasable, flagged, policy)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +100,7 @@ def test_flags_withhold_colouring_and_notes_name_no_practice(truth, flags, synth
     practices = synthetic_dataset.practices.set_index("practice_code")
     cluster = practices.at[gap, "cluster_id"]
     policy = DisclosurePolicy(cluster_id=cluster, salt="quality-test")
-    releasable, _ = apply_disclosure(synthetic_indicators, policy)
-    flagged, notes = apply_quality_flags(releasable, flags, synthetic_indicators, policy)
+    flagged, notes = _flag_and_release(flags, synthetic_indicators, policy)
     assert flagged.attrs["releasable"] is True
     marked = flagged[flagged["quality_flag"] == QUALITY_NOTE]
     assert {"practice", "cluster"} <= set(marked["level"])
@@ -117,10 +123,9 @@ def test_a_report_with_no_finding_in_its_scope_gets_an_empty_note_table(syntheti
     """Real clusters mostly have no data-quality finding: no flag must not mean no report."""
     cluster = synthetic_dataset.practices["cluster_id"].dropna().iloc[0]
     policy = DisclosurePolicy(cluster_id=cluster, salt="quality-test")
-    releasable, _ = apply_disclosure(synthetic_indicators, policy)
     no_flags = pd.DataFrame({c: pd.Series(dtype="str") for c in
                              ("practice_code", "indicator_id", "month", "flag", "reason")})
-    flagged, notes = apply_quality_flags(releasable, no_flags, synthetic_indicators, policy)
+    flagged, notes = _flag_and_release(no_flags, synthetic_indicators, policy)
     assert notes.empty
     assert list(notes.columns) == ["level", "area_id", "area_name", "indicator_id", "month",
                                    "flag", "note"]
@@ -138,8 +143,7 @@ def test_findings_outside_the_report_leave_its_rows_unmarked(flags, synthetic_in
     clean = sorted(set(practices["cluster_id"].dropna()) - flagged_clusters)
     assert clean, "every synthetic cluster has a finding"
     policy = DisclosurePolicy(cluster_id=clean[0], salt="quality-test")
-    releasable, _ = apply_disclosure(synthetic_indicators, policy)
-    table, notes = apply_quality_flags(releasable, flagged, synthetic_indicators, policy)
+    table, notes = _flag_and_release(flagged, synthetic_indicators, policy)
     assert not notes["area_id"].isin(practices.loc[practices["cluster_id"] == clean[0],
                                                    "practice_code"]).any()
     assert (notes["level"] != "practice").all() or notes.empty
@@ -181,8 +185,7 @@ def test_a_practice_without_population_is_left_out_flagged_and_gets_no_verdict(
     hit = flags[(flags["practice_code"] == code) & (flags["flag"] == "denominator_gap")]
     assert list(hit["indicator_id"]) == [rate]
     policy = DisclosurePolicy(cluster_id=cluster, salt="quality-test")
-    releasable, _ = apply_disclosure(table, policy)
-    flagged, notes = apply_quality_flags(releasable, flags, table, policy)
+    flagged, notes = _flag_and_release(flags, table, policy)
     cluster_note = notes[(notes["level"] == "cluster") & (notes["flag"] == "denominator_gap")]
     assert cluster_note["note"].str.startswith("A member practice:").all() and len(cluster_note)
     marked = flagged[(flagged["level"] == "cluster") & (flagged["period_type"] == "total")

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from clusterqi import report
-from clusterqi.disclosure import DisclosurePolicy, apply_disclosure
+from clusterqi.disclosure import DisclosurePolicy, apply_disclosure, release_findings
 from clusterqi.errors import DataError
 from clusterqi.report import QUALITY_FILE, RUN_FILE, build_report, report_rows
+from clusterqi.report_rows import own_notes, report_mask
+from clusterqi.run_tables import Run, run_for
 from tests.conftest import SYNTHETIC_PERIOD_END
 from tests.report.conftest import MONTHS
 
@@ -25,12 +26,13 @@ def _reference(path: Path, cluster_id: str, audience: str = "cluster", reveal: s
                threshold: int = 5, rounding: str = "none") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The slow, obvious way: control the whole table, take the report's rows, attach quality."""
     table = pd.read_parquet(path)
-    flags = pd.read_parquet(path.with_name(QUALITY_FILE))
+    findings = pd.read_parquet(path.with_name(QUALITY_FILE))
     salt = json.loads(path.with_name(RUN_FILE).read_text(encoding="utf-8"))["salt"]
     policy = DisclosurePolicy(audience=audience, cluster_id=cluster_id, reveal_practice=reveal,
                               threshold=threshold, rounding=rounding, salt=salt)
     releasable, _ = apply_disclosure(table, policy)
-    return report._attach_quality(report_rows(releasable, cluster_id), flags, table, policy, cluster_id)
+    rows = report_rows(releasable, cluster_id)
+    return rows, own_notes(release_findings(findings, rows, table, policy), rows, cluster_id)
 
 
 def _cluster_of(table: pd.DataFrame, practice_code: str) -> str:
@@ -97,11 +99,11 @@ def _scope_mask(table: pd.DataFrame, cluster_id: str) -> np.ndarray:
     areas = ((table["level"].eq("hscp") & table["area_id"].isin(set(named["hscp_code"].dropna())))
              | (table["level"].eq("hb") & table["area_id"].isin(set(named["hb_code"].dropna()))))
     totals = table["period_type"].eq("total") & table["level"].isin(["hscp", "hb"])
-    return (report._report_mask(table, cluster_id) | (areas | totals).to_numpy())
+    return (report_mask(table, cluster_id) | (areas | totals).to_numpy())
 
 
 def test_the_scope_holds_the_report_rows_and_the_areas_they_compare_with(run_tables, awkward_clusters):
-    run = report._run_tables(None, SYNTHETIC_PERIOD_END, MONTHS, str(run_tables))
+    run = run_for(None, SYNTHETIC_PERIOD_END, MONTHS, str(run_tables))
     for cluster_id in awkward_clusters.values():
         expected = np.flatnonzero(_scope_mask(run.table, cluster_id))
         np.testing.assert_array_equal(run.scope(cluster_id), expected)
@@ -137,14 +139,14 @@ def test_a_run_table_is_read_once_and_again_when_its_files_change(run_tables, tm
     folder = tmp_path / "run"
     shutil.copytree(run_tables.parent, folder)
     path = folder / run_tables.name
-    first = report._run_tables(None, SYNTHETIC_PERIOD_END, MONTHS, str(path))
-    assert report._run_tables(None, SYNTHETIC_PERIOD_END, MONTHS, str(path)) is first
+    first = run_for(None, SYNTHETIC_PERIOD_END, MONTHS, str(path))
+    assert run_for(None, SYNTHETIC_PERIOD_END, MONTHS, str(path)) is first
     facts = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     (folder / RUN_FILE).write_text(json.dumps({**facts, "months": MONTHS + 1}), encoding="utf-8")
     later = time.time() + 5
     os.utime(folder / RUN_FILE, (later, later))  # a rewrite within the clock's resolution
     with pytest.raises(DataError, match=f"calculated for {MONTHS + 1} months"):
-        report._run_tables(None, SYNTHETIC_PERIOD_END, MONTHS, str(path))
+        run_for(None, SYNTHETIC_PERIOD_END, MONTHS, str(path))
 
 
 def test_changing_a_report_never_changes_the_next_one(run_tables, normal_cluster):
@@ -178,7 +180,7 @@ def test_comparators_are_withheld_from_the_hscp_of_a_cross_boundary_practice():
     threshold = 100  # HSCP months of ~80 items are then suppressed
     policy = DisclosurePolicy(audience="cluster", cluster_id="north-1", threshold=threshold,
                               salt="fixed")
-    run = report._Run(table, pd.DataFrame(), {})
+    run = Run(table, pd.DataFrame(), {})
     marks = suppress_cells(table, threshold)
     quick, _ = apply_disclosure(table.iloc[run.scope("north-1", every_practice=False)], policy,
                                 suppression=marks)
