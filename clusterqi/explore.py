@@ -41,6 +41,14 @@ COMPARISONS = {
 AUDIENCE_CHOICES = {"Cluster lead (releasable)": "cluster", "Analyst (everything)": "analyst"}
 #: Period lengths offered, in months.
 MONTH_CHOICES = (6, 12, 24)
+#: What the explorer says instead of an error's text.
+WITHHELD_PRACTICES = ("Practice figures are withheld for this cluster: with fewer than 3 member "
+                      "practices, each could identify the others. Choose another comparison.")
+CANNOT_DRAW = ("This chart cannot be drawn for these choices (too few figures after disclosure "
+               "control, or none for the period). Try another comparison or period.")
+CALCULATING = "<p role='status'><i>Calculating ...</i></p>"
+ANALYST_BANNER = ("<p role='alert' style='background:#fdecea;border:2px solid #b00020;padding:.4rem .6rem;"
+                  "font-weight:bold'>Analyst view: not disclosure-controlled, not for release.</p>")
 #: Reports kept in memory (cluster x audience x months), so going back to one is instant.
 REPORT_CACHE_SIZE = 32
 
@@ -78,6 +86,7 @@ class Explorer:
         self._cluster_rows = self.clusters.set_index("cluster_id").to_dict("index")
         self.last_update_seconds: float | None = None
         self.current_chart = None
+        self.last_error: Exception | None = None
         self._quiet = False
 
         boards = self.clusters.drop_duplicates("hb_code").sort_values("hb_name")
@@ -93,6 +102,8 @@ class Explorer:
         )
         self.months = widgets.Dropdown(description="Months", options=list(MONTH_CHOICES), value=months)
         self.summary = widgets.HTML()
+        self.status = widgets.HTML()  # "Calculating ..." while a redraw runs
+        self.banner = widgets.HTML()  # "Analyst view: not for release" when the audience is analyst
         self.chart_output = widgets.Output()
         self._follow_board()  # also draws the first chart
         self.board.observe(lambda change: self._follow_board(), names="value")
@@ -103,6 +114,8 @@ class Explorer:
                 widgets.HBox([self.board, self.cluster]),
                 widgets.HBox([self.indicator, self.comparison]),
                 widgets.HBox([self.audience, self.months]),
+                self.banner,
+                self.status,
                 self.summary,
                 self.chart_output,
             ]
@@ -188,8 +201,8 @@ class Explorer:
             try:
                 args = (table, indicator, cluster_id)
                 return charts.chart_with_text("practice", *args, audience=audience)[:2]
-            except ValueError as exc:  # practice rows withheld (fewer than 3 practices)
-                return None, str(exc)
+            except ValueError:  # practice rows withheld (fewer than 3 practices)
+                return None, WITHHELD_PRACTICES
         if kind.startswith("funnel"):
             # only the area's clusters are drawn; each row carries Scotland's centre, phi and
             # tau2, so the limits stay Scotland's (drawn over the area's range of sizes)
@@ -204,16 +217,32 @@ class Explorer:
                                       comparator="Rest of Scotland")[:2]
 
     def update(self) -> None:
-        """Redraw the chart and summary for the current choices (called on every change)."""
+        """Redraw the chart and summary for the current choices (called on every change).
+
+        While it runs, ``status`` says "Calculating ..."; a choice that cannot be drawn shows a
+        plain sentence, not the error's text (which goes to ``last_error`` for the analyst).
+        """
         from html import escape
 
         if self._quiet or self.cluster.value is None:
             return
         started = time.perf_counter()
-        chart, text = self.chart()
+        self.banner.value = ANALYST_BANNER if self.audience.value == "analyst" else ""
+        self.status.value = CALCULATING
+        self.last_error = None
+        try:
+            chart, text = self.chart()
+        except Exception as exc:  # shown to the analyst in plain words; the detail is kept
+            self.last_error = exc
+            chart, text = None, CANNOT_DRAW
+        finally:
+            self.status.value = ""
         self.current_chart = chart
-        name = self._cluster_rows[self.cluster.value]["cluster_name"]
-        self.summary.value = f"<p><b>{escape(str(name))}</b>: {escape(str(text))}</p>"
+        name = str(self._cluster_rows[self.cluster.value]["cluster_name"])
+        text = str(text)
+        if text.startswith(name):  # the sentence names the cluster already: say it once
+            text = text[len(name):].lstrip(" ,:")
+        self.summary.value = f"<p><b>{escape(name)}</b>: {escape(text)}</p>"
         if chart is None:
             self.chart_output.outputs = ()
         else:

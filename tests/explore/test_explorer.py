@@ -93,3 +93,37 @@ def test_a_second_explorer_on_the_same_data_reuses_the_calculated_tables(explore
     again = Explorer(data="synthetic", period_end="2026-09", months=12)
     assert Path(again._table_path(12)) == path
     assert path.stat().st_mtime_ns == written
+
+
+def test_plain_words_a_banner_for_the_analyst_view_and_the_cluster_named_once(explorer):
+    from clusterqi.explore import ANALYST_BANNER, CALCULATING, WITHHELD_PRACTICES
+
+    seen = []
+    explorer.audience.value = "cluster"
+    explorer.status.observe(lambda change: seen.append(change["new"]), names="value")
+    explorer.audience.value = "analyst"
+    assert explorer.banner.value == ANALYST_BANNER and "not for release" in explorer.banner.value
+    assert CALCULATING in seen and explorer.status.value == ""  # shown while drawing, then cleared
+    explorer.audience.value = "cluster"
+    assert explorer.banner.value == ""
+    name = str(explorer._cluster_rows[explorer.cluster.value]["cluster_name"])
+    assert explorer.summary.value.replace("&#x27;", "'").count(name) == 1
+    # a cluster whose practices are withheld: a plain sentence, not the error's text
+    explorer.comparison.value = next(k for k, v in COMPARISONS.items() if v == "practice")
+    small = [c for c in explorer.clusters["cluster_id"] if c in _two_practice_clusters(explorer)]
+    assert small, "synthetic Scotland has a cluster of fewer than 3 practices"
+    row = explorer.clusters.set_index("cluster_id").loc[small[0]]
+    explorer.board.value = row["hb_code"]
+    explorer.cluster.value = small[0]
+    assert WITHHELD_PRACTICES in explorer.summary.value.replace("&#x27;", "'")
+    assert explorer.chart_output.outputs == ()
+
+
+def _two_practice_clusters(explorer) -> set[str]:
+    import pandas as pd
+
+    table = pd.read_parquet(explorer._table_path(explorer.months.value),
+                            columns=["level", "area_id", "cluster_id"])
+    practices = table[table["level"] == "practice"].drop_duplicates("area_id")
+    counts = practices.groupby("cluster_id")["area_id"].nunique()
+    return set(counts[counts < 3].index)
