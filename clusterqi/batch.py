@@ -16,6 +16,10 @@
 inputs changed (data files, indicator definitions, notebook, parameters, clusterqi version: all by
 hash). ``only`` restricts the run to some clusters; ``dry_run`` validates and lists what would run.
 
+Why one module of this size: planning, provenance (the manifest), the output lock and the run loop
+are the batch's one job; the executors, kernels, run tables and index page are already their own
+modules.
+
 Example usage::
 
     from clusterqi.batch import run_batch

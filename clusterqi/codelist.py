@@ -19,6 +19,9 @@ Constraints: a BNF code's characters 1-9 are its chemical; codes are kept as str
 numbers: leading zeros matter). Strengths are per unit of the prescribed quantity as written in
 the name; a name with several active ingredients (or several strengths) has no single strength.
 
+Why one module of this size: the shipped code list's reader, its strength parser and its form and
+route vocabulary are one contract with the data files under ``clusterqi/data/codelist``.
+
 Example usage::
 
     from clusterqi.codelist import load_presentations, parse_strength

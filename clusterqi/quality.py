@@ -36,6 +36,10 @@ with an analyst wording and a release-safe one that quotes no list size;
 :func:`clusterqi.disclosure.release_findings` names them as a releasable table names its units
 (pseudonyms in the cluster audience; never a practice code).
 
+Why one module of this size: each check is short, but they share the dataset's monthly counts, the
+catalogue's code matching and the flag vocabulary (:data:`FLAGS`); one module keeps every check
+and its wording side by side for review.
+
 Example usage::
 
     from clusterqi.quality import assess_quality, flag_indicator_table

@@ -51,7 +51,7 @@ from clusterqi.run_tables import (
     prepare_run_tables,
     run_for,
 )
-from clusterqi.vocabulary import AUDIENCES
+from clusterqi.vocabulary import AUDIENCES, CLUSTER
 from clusterqi.vocabulary import audience as audience_record
 
 __all__ = [
@@ -105,6 +105,14 @@ class ClusterReport:
     them, and its comparator areas). ``disclosure_log`` is what disclosure control did to the
     rows the report shows (see :func:`clusterqi.disclosure.apply_disclosure`), with its summary
     entries. ``local`` is the local QI measure's table (or None).
+
+    ``context`` is the cluster's context (:func:`clusterqi.context.cluster_context`: list size,
+    age mix, deprivation mix of its practices' premises and its place among Scotland's clusters;
+    empty without data); ``peers`` its "clusters like ours" (cluster_id, cluster_name, nearest
+    first; empty without a deprivation file), chosen as :data:`clusterqi.peers.PEER_METHOD` says.
+    ``practice_context`` is per-practice context (deprivation decile, age mix, size): a
+    quasi-identifier, so only the analyst view gets it for every member practice and a practice
+    report for its revealed practice; other audiences get an empty frame.
     """
 
     cluster_id: str
@@ -120,6 +128,9 @@ class ClusterReport:
     local: pd.DataFrame | None = None
     local_measure: Any = None
     local_annotations: Any = None
+    context: dict[str, Any] = field(default_factory=dict)
+    peers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    practice_context: pd.DataFrame = field(default_factory=pd.DataFrame)
     generated: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -225,7 +236,44 @@ def build_report(parameters: ReportParameters | None = None, /, **values: Any) -
         audience=params.audience, policy=policy, catalogue=catalogue, table=releasable,
         disclosure_log=log, quality_notes=notes, run=dict(run.facts), local=local,
         local_measure=measure, local_annotations=annotations,
+        context=_context_of(run.context, cluster_id), peers=_peers_of(releasable, cluster_id, names),
+        practice_context=_practice_context(run.practice_context, cluster_id, who,
+                                           params.reveal_practice),
     )
+
+
+def _context_of(context: pd.DataFrame, cluster_id: str) -> dict[str, Any]:
+    """The cluster's row of the run's cluster context, as a dict (empty when there is none)."""
+    if not len(context) or "cluster_id" not in context.columns:
+        return {}
+    rows = context[context["cluster_id"].astype(str) == cluster_id]
+    return {} if rows.empty else rows.iloc[0].to_dict()
+
+
+def _peers_of(rows: pd.DataFrame, cluster_id: str, names: dict[str, str]) -> pd.DataFrame:
+    """The cluster's peer clusters, nearest first, from its rows' ``peer_ids``."""
+    empty = pd.DataFrame({"cluster_id": pd.Series(dtype="str"), "cluster_name": pd.Series(dtype="str")})
+    if "peer_ids" not in rows.columns:
+        return empty
+    own = rows.loc[(rows["level"] == CLUSTER) & (rows["area_id"] == cluster_id), "peer_ids"].dropna()
+    if own.empty:
+        return empty
+    ids = str(own.iloc[0]).split(vocabulary.MEMBER_SEPARATOR)
+    return pd.DataFrame({"cluster_id": ids, "cluster_name": [names.get(i, i) for i in ids]},
+                        dtype="str")
+
+
+def _practice_context(context: pd.DataFrame, cluster_id: str, who, reveal: str | None) -> pd.DataFrame:
+    """Per-practice context the audience may see: every member for the analyst, the revealed
+    practice for a practice report, nothing beside a pseudonym."""
+    if not len(context) or "cluster_id" not in context.columns:
+        return pd.DataFrame()
+    own = context[context["cluster_id"].astype(str) == cluster_id]
+    if not who.releasable:
+        return own.reset_index(drop=True)
+    if who.reveals_practice and reveal:
+        return own[own["practice_code"].astype(str) == reveal].reset_index(drop=True)
+    return own.iloc[0:0].reset_index(drop=True)
 
 
 def _no_notes() -> pd.DataFrame:

@@ -18,6 +18,10 @@ What a run folder holds (:func:`prepare_run_tables` writes it):
 - :data:`QUALITY_FILE`: the data-quality findings behind the flags, one row per unit,
   indicator, month and flag, with real codes (analyst-side; released through
   :func:`clusterqi.disclosure.release_findings`).
+- :data:`CONTEXT_FILE`: each cluster's context (:func:`clusterqi.context.cluster_context`:
+  list size, age mix, deprivation mix, its place among Scotland's clusters) and
+  :data:`PRACTICE_CONTEXT_FILE`, each practice's (analyst-side: a practice's deprivation decile,
+  age mix and size are quasi-identifiers, shown only to the analyst or for a revealed practice).
 - :data:`RUN_FILE`: the run's facts (data extract dates, catalogue hash, period, clusterqi
   version, the salt that keys pseudonyms for every report of the run).
 
@@ -43,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from clusterqi import __version__
+from clusterqi.context import cluster_context, practice_context
 from clusterqi.disclosure import suppress_cells
 from clusterqi.errors import DataError
 from clusterqi.hashing import code_hash, json_hash
@@ -58,6 +63,8 @@ __all__ = [
     "INDICATORS_FILE",
     "QUALITY_FILE",
     "RUN_FILE",
+    "CONTEXT_FILE",
+    "PRACTICE_CONTEXT_FILE",
     "RUNS_KEPT",
     "CACHE_FOLDER",
     "data_folder",
@@ -74,13 +81,15 @@ SYNTHETIC = "synthetic"
 INDICATORS_FILE = "indicators.parquet"
 QUALITY_FILE = "quality.parquet"
 RUN_FILE = "run.json"
+CONTEXT_FILE = "context.parquet"
+PRACTICE_CONTEXT_FILE = "practice-context.parquet"
 """File names :func:`prepare_run_tables` writes into its folder."""
 
 CACHE_FOLDER = "runs"
 """The run tables' folder in the project cache: ``<cache>/runs/<content key>/``."""
 
 #: Version of what a run folder holds: part of the key, so older folders are never read.
-RUN_FORMAT = 2
+RUN_FORMAT = 3
 
 #: Runs kept in memory per process, most recently used last.
 RUNS_KEPT = 3
@@ -152,6 +161,8 @@ def prepare_run_tables(data, period_end: str, months: int, out_dir) -> Path:
     table = calculate_indicators(dataset, catalogue, period_end, months=months)
     flags = assess_quality(dataset, table)
     flagged, findings = flag_indicator_table(table, flags)
+    context = cluster_context(dataset.practices, dataset.populations)
+    practices = practice_context(dataset.practices, dataset.populations)
     run = {
         "data": str(data) if str(data) == SYNTHETIC else str(folder.resolve()),
         "period_end": str(period_end),
@@ -159,19 +170,28 @@ def prepare_run_tables(data, period_end: str, months: int, out_dir) -> Path:
         "catalogue_hash": catalogue_hash(catalogue),
         "sources": _sources(dataset),
         "warnings": [str(w) for w in table.attrs.get("warnings", [])],
+        "deprivation": bool(_has_simd(dataset)),
         "clusterqi_version": __version__,
         "salt": secrets.token_hex(16),  # keys the pseudonym order: stable for every report of the run
         "calculated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     _write_parquet(_plain(flagged), out_dir / INDICATORS_FILE)
     _write_parquet(_plain(findings), out_dir / QUALITY_FILE)
+    _write_parquet(_plain(context), out_dir / CONTEXT_FILE)
+    _write_parquet(_plain(practices), out_dir / PRACTICE_CONTEXT_FILE)
     with replacing(out_dir / RUN_FILE) as tmp:
         tmp.write_text(json.dumps(run, indent=2), encoding="utf-8")
     return out_dir / INDICATORS_FILE
 
 
+def _has_simd(dataset) -> bool:
+    practices = dataset.practices
+    return "simd_rank" in practices.columns and practices["simd_rank"].notna().any()
+
+
 def _complete(out_dir: Path) -> bool:
-    return all((out_dir / name).is_file() for name in (INDICATORS_FILE, QUALITY_FILE, RUN_FILE))
+    return all((out_dir / name).is_file() for name in
+               (INDICATORS_FILE, QUALITY_FILE, CONTEXT_FILE, PRACTICE_CONTEXT_FILE, RUN_FILE))
 
 
 def cached_run_tables(data, period_end: str, months: int) -> Path:
@@ -201,22 +221,30 @@ class Run:
     are (:meth:`scope`), so a report picks its rows without scanning all of Scotland.
     """
 
-    def __init__(self, table: pd.DataFrame, findings: pd.DataFrame, facts: dict):
+    def __init__(self, table: pd.DataFrame, findings: pd.DataFrame, facts: dict,
+                 context: pd.DataFrame | None = None, practice_context: pd.DataFrame | None = None):
         self.table = table
         self.findings = findings
         self.facts = facts
+        self.context = context if context is not None else pd.DataFrame()
+        self.practice_context = practice_context if practice_context is not None else pd.DataFrame()
         self._marks: dict[tuple[int, bool], pd.DataFrame] = {}
         self._places = None
         self._cluster_names: dict[str, str] | None = None
 
     @classmethod
     def read(cls, path: Path) -> "Run":
-        quality_path = path.with_name(QUALITY_FILE)
+        def optional(name: str) -> pd.DataFrame:
+            beside = path.with_name(name)
+            return pd.read_parquet(beside) if beside.is_file() else pd.DataFrame()
+
         run_path = path.with_name(RUN_FILE)
         return cls(
             pd.read_parquet(path),
-            pd.read_parquet(quality_path) if quality_path.is_file() else pd.DataFrame(),
+            optional(QUALITY_FILE),
             json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {},
+            optional(CONTEXT_FILE),
+            optional(PRACTICE_CONTEXT_FILE),
         )
 
     def suppression(self, threshold: int, secondary: bool) -> pd.DataFrame:

@@ -10,6 +10,9 @@ HSCP; a period ending after the data's last month or starting before its first).
 Relative paths (``notebook``, ``data``, ``output``, ``local_measures``) are resolved against the
 folder holding the run file, so a run gives the same result whatever the current directory.
 
+Why one module of this size: a run file's model, its every-problem-at-once validation and the
+checks against the data are what ``clusterqi batch --dry-run`` reports; they belong together.
+
 Example usage::
 
     from clusterqi.runfile import load_run_file, check_against_data, cluster_directory

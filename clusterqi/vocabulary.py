@@ -52,6 +52,8 @@ __all__ = [
     "REST_OF_HSCP",
     "REST_OF_HB",
     "REST_OF_SCOTLAND",
+    "PEERS",
+    "MEMBER_SEPARATOR",
     "HEADLINE",
     "headline",
     "comparators",
@@ -172,7 +174,12 @@ class Comparator:
       ("higher than the rest of its HSCP");
     - ``in_trend``: offered in the cluster trend chart's comparator menu;
     - ``funnel_verdict``: its verdict is the funnel's adjusted 99.8% flag (the rest of Scotland,
-      the funnel's own comparison) rather than :func:`clusterqi.stats.compare_adjusted`.
+      the funnel's own comparison) rather than :func:`clusterqi.stats.compare_adjusted`;
+    - ``members_column``: for a comparator pooled from a *set* of areas rather than one (peer
+      clusters), the table column listing them on each compared row (ids joined by
+      :data:`MEMBER_SEPARATOR`); its columns are withheld where any member's row is suppressed in
+      the same cell (the pooled value less the other, visible members would give it back);
+    - ``value_name``: the value column's name when it is not ``<stem>_value``.
     """
 
     stem: str
@@ -182,6 +189,8 @@ class Comparator:
     phrase: str
     in_trend: bool = True
     funnel_verdict: bool = False
+    members_column: str | None = None
+    value_name: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [lv for lv in (*self.unit_levels, self.area_level) if lv not in LEVELS]
@@ -190,7 +199,7 @@ class Comparator:
 
     @property
     def value_column(self) -> str:
-        return f"{self.stem}_value"
+        return self.value_name or f"{self.stem}_value"
 
     @property
     def verdict_column(self) -> str:
@@ -202,7 +211,10 @@ class Comparator:
 
     @property
     def area_column(self) -> str | None:
-        """The indicator-table column naming the area its value is pooled from (None: Scotland)."""
+        """The indicator-table column naming the area its value is pooled from (None: Scotland,
+        or a set of areas listed in ``members_column``)."""
+        if self.members_column is not None:
+            return None
         return LEVELS[self.area_level].column
 
     @property
@@ -210,9 +222,12 @@ class Comparator:
         return (self.value_column, self.verdict_column, self.unadjusted_column)
 
 
-#: Stems of the built-in comparators: each unit against the rest of an area that excludes it.
-REST_OF_CLUSTER, REST_OF_HSCP, REST_OF_HB, REST_OF_SCOTLAND = (
-    "rest_of_cluster", "rest_of_hscp", "rest_of_hb", "rest_of_scotland")
+#: Stems of the built-in comparators: each unit against the rest of an area that excludes it, and
+#: a cluster against "clusters like ours" (its peer group, :mod:`clusterqi.peers`).
+REST_OF_CLUSTER, REST_OF_HSCP, REST_OF_HB, REST_OF_SCOTLAND, PEERS = (
+    "rest_of_cluster", "rest_of_hscp", "rest_of_hb", "rest_of_scotland", "peers")
+#: Separator of the ids in a ``members_column`` (cluster ids never contain it).
+MEMBER_SEPARATOR = ";"
 
 _BUILT_IN = (
     Comparator(REST_OF_CLUSTER, (PRACTICE,), CLUSTER, "Rest of cluster",
@@ -221,6 +236,8 @@ _BUILT_IN = (
     Comparator(REST_OF_HB, (CLUSTER,), HB, "Rest of board", "the rest of its board"),
     Comparator(REST_OF_SCOTLAND, (PRACTICE, CLUSTER), SCOTLAND, "Rest of Scotland",
                "the rest of Scotland", funnel_verdict=True),
+    Comparator(PEERS, (CLUSTER,), CLUSTER, "Clusters like ours", "clusters like it",
+               members_column="peer_ids", value_name="peer_value"),
 )
 #: The comparator every unit has, whose verdict is the funnel's (the headline verdict).
 HEADLINE = REST_OF_SCOTLAND

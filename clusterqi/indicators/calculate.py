@@ -39,11 +39,13 @@ import numpy as np
 import pandas as pd
 
 from clusterqi import stats
+from clusterqi.context import cluster_context
 from clusterqi.errors import DataError
 from clusterqi.indicators.comparisons import COMPARISON_COLUMNS, add_comparisons
 from clusterqi.indicators.counts import practice_month_counts
 from clusterqi.indicators.levels import KEY_COLUMNS, LEVELS, aggregate_levels, practice_attributes
 from clusterqi.indicators.series import SPC_COLUMNS, add_spc
+from clusterqi.peers import peer_groups
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -214,6 +216,16 @@ def _aggregate_with_items(rows, attributes, lookups) -> pd.DataFrame:
     return table.merge(items, on=KEY_COLUMNS, how="left", validate="1:1")
 
 
+def dataset_peers(dataset) -> pd.DataFrame | None:
+    """The peer groups ("clusters like ours") of the dataset's clusters, or None when its practices
+    have no deprivation (no SIMD file was loaded): :func:`clusterqi.peers.peer_groups` of
+    :func:`clusterqi.context.cluster_context`."""
+    practices = getattr(dataset, "practices", None)
+    if practices is None or "simd_rank" not in practices.columns or practices["simd_rank"].isna().all():
+        return None
+    return peer_groups(cluster_context(practices, getattr(dataset, "populations", None)))
+
+
 def calculate_indicators(
     dataset, catalogue: Mapping[str, object], period_end, months: int = 12
 ) -> pd.DataFrame:
@@ -302,7 +314,7 @@ def calculate_indicators(
         empty = table["indicator_id"].isin(uncomputable)
         table.loc[empty, ["numerator", "numerator_items"]] = np.nan
     table = add_values(table, kinds, multipliers, measures)
-    table = add_comparisons(table, rows, attributes, catalogue)
+    table = add_comparisons(table, rows, attributes, catalogue, peers=dataset_peers(dataset))
     table = add_spc(table, catalogue)
     order = table["level"].map({level: i for i, level in enumerate(LEVELS)})
     table = (

@@ -20,6 +20,10 @@ the file, field and value: a code or prefix that matches no listed presentation,
 chemical has a listed presentation without a comparable strength, and a promised chemical
 (``numerator.chemicals``) that the code list does not name so.
 
+Why one module of this size: the catalogue's pydantic model and its checks against the code list
+(codes, forms, strengths, chemicals, doses) are one contract; every rule is next to the field it
+checks.
+
 Example usage::
 
     from clusterqi.indicators import load_catalogue

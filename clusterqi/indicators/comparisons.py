@@ -34,6 +34,10 @@ Rules:
   that of the items expected at Scotland's item rate.
 - ``scotland_value`` is on every row (that period's Scotland value).
 
+Why one module of this size: every comparison column is worked out here from the same sums, funnel
+fits and per-indicator settings; split, the pieces would pass half a dozen intermediate arrays
+between modules.
+
 Example usage::
 
     table = add_comparisons(table, practice_rows, practice_attributes(practices), catalogue)
@@ -85,6 +89,7 @@ COMPARISON_COLUMNS = [
     *vocabulary.comparator_columns(),
     "reliability",
     "interpretation",
+    "peer_ids",
 ]
 _PERIOD = ["indicator_id", "period_type", "period"]
 _SUMS = ["numerator", "denominator"]
@@ -105,14 +110,14 @@ def _rest_value(total_num, total_den, own_num, own_den, mult) -> tuple[np.ndarra
         return np.where(left, num / den * mult, np.nan), np.where(left, den, np.nan)
 
 
-def _rest_of_own_area(t, base, mult, area_column: str):
+def _rest_of_own_area(t, base, mult, area_column: str, **_):
     """A practice's cluster (``cluster_id``) less the practice: (value, denominator)."""
     m = t.merge(_sums(base.dropna(subset=[area_column]), [area_column], "c"),
                 on=_PERIOD + [area_column], how="left")
     return _rest_value(m["c_num"], m["c_den"], m["numerator"], m["denominator"], mult)
 
 
-def _rest_of_area_less_cluster(t, base, mult, area_column: str):
+def _rest_of_area_less_cluster(t, base, mult, area_column: str, **_):
     """A cluster's HSCP or board less the cluster's practices in it: (value, denominator)."""
     whole = _sums(base.dropna(subset=[area_column]), [area_column], "a")
     part = _sums(base.dropna(subset=["cluster_id", area_column]), ["cluster_id", area_column], "p")
@@ -122,24 +127,57 @@ def _rest_of_area_less_cluster(t, base, mult, area_column: str):
     return _rest_value(m["a_num"], m["a_den"], m["p_num"], m["p_den"], mult)
 
 
-def _rest_of_scotland(t, base, mult, area_column=None):
+def _rest_of_scotland(t, base, mult, area_column=None, **_):
     """Scotland less the unit: (value, denominator)."""
     m = t.merge(_sums(base, [], "s"), on=_PERIOD, how="left")
     return _rest_value(m["s_num"], m["s_den"], m["numerator"], m["denominator"], mult)
 
 
-#: How each comparator's value is computed (``(t, base, multiplier, area_column) -> (value,
-#: denominator)``), by stem. A comparator registered in :mod:`clusterqi.vocabulary` gets its
+def _peer_pool(t, base, mult, area_column=None, peers: pd.DataFrame | None = None, **_):
+    """A cluster's peer group pooled (the sum of its peer clusters' numerators over the sum of
+    their denominators), cell by cell: (value, denominator). NaN without peer groups."""
+    nothing = np.full(len(t), np.nan)
+    if peers is None or not len(peers):
+        return nothing, nothing
+    sums = _sums(base.dropna(subset=["cluster_id"]), ["cluster_id"], "c")
+    pairs = peers[["cluster_id", "peer_cluster_id"]]
+    pooled = (pairs.merge(sums.rename(columns={"cluster_id": "peer_cluster_id"}),
+                          on="peer_cluster_id", how="inner")
+              .groupby(_PERIOD + ["cluster_id"], observed=True, sort=False)[["c_num", "c_den"]]
+              .sum().reset_index().rename(columns={"cluster_id": "area_id"}))
+    m = t[_PERIOD + ["area_id"]].merge(pooled, on=_PERIOD + ["area_id"], how="left")
+    num, den = m["c_num"].to_numpy(float), m["c_den"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(den > 0, num / den * mult, np.nan)
+    return value, np.where(den > 0, den, np.nan)
+
+
+def peer_ids(table: pd.DataFrame, peers: pd.DataFrame | None) -> pd.Series:
+    """Each cluster row's peer clusters, nearest first, joined by
+    :data:`clusterqi.vocabulary.MEMBER_SEPARATOR` (null elsewhere or without peer groups)."""
+    out = pd.Series([None] * len(table), index=table.index, dtype="str")
+    if peers is None or not len(peers):
+        return out
+    joined = (peers.sort_values(["cluster_id", "rank"]).groupby("cluster_id")["peer_cluster_id"]
+              .agg(vocabulary.MEMBER_SEPARATOR.join))
+    cluster = table["level"].eq(vocabulary.CLUSTER)
+    out[cluster] = table.loc[cluster, "area_id"].map(joined)
+    return out
+
+
+#: How each comparator's value is computed (``(t, base, multiplier, area_column, peers=...) ->
+#: (value, denominator)``), by stem. A comparator registered in :mod:`clusterqi.vocabulary` gets its
 #: columns in the indicator table once it has an entry here.
 VALUE_FUNCTIONS = {
     vocabulary.REST_OF_CLUSTER: _rest_of_own_area,
     vocabulary.REST_OF_HSCP: _rest_of_area_less_cluster,
     vocabulary.REST_OF_HB: _rest_of_area_less_cluster,
     vocabulary.REST_OF_SCOTLAND: _rest_of_scotland,
+    vocabulary.PEERS: _peer_pool,
 }
 
 
-def _rest_values(table, base, multiplier) -> dict[str, np.ndarray]:
+def _rest_values(table, base, multiplier, peers=None) -> dict[str, np.ndarray]:
     """Every comparator's ``<stem>_value`` for every row (NaN where not applicable), and each
     comparator's denominator under ``_den:<column>`` (for the verdict's variance)."""
     t = table[_PERIOD + ["level", "area_id", "cluster_id", "hscp_code", "hb_code"] + _SUMS]
@@ -150,7 +188,7 @@ def _rest_values(table, base, multiplier) -> dict[str, np.ndarray]:
         compute = VALUE_FUNCTIONS.get(comparator.stem)
         if compute is None:
             continue
-        value, den = compute(t, base, mult, comparator.area_column)
+        value, den = compute(t, base, mult, comparator.area_column, peers=peers)
         rows = np.isin(level, comparator.unit_levels)
         out[comparator.value_column] = np.where(rows, value, np.nan)
         out[f"_den:{comparator.value_column}"] = np.where(rows, den, np.nan)
@@ -362,13 +400,17 @@ def add_comparisons(
     practice_rows: pd.DataFrame,
     attributes: pd.DataFrame,
     catalogue: Mapping[str, object],
+    peers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Add :data:`COMPARISON_COLUMNS` to an indicator table that has keys and values.
 
     ``practice_rows``: ``indicator_id, practice_code, period_type, period, numerator,
     denominator`` (the rows the table was summed from); ``attributes`` from
     :func:`clusterqi.indicators.levels.practice_attributes`; ``catalogue`` maps ids to objects
-    with ``kind``, ``multiplier`` and ``low_is_good``.
+    with ``kind``, ``multiplier`` and ``low_is_good``; ``peers`` is
+    :func:`clusterqi.peers.peer_groups` (cluster_id, peer_cluster_id, rank), or None when the data
+    have no deprivation file: ``peer_value`` and ``vs_peers`` are then empty and ``peer_ids``
+    null.
     """
     table = table.reset_index(drop=True)
     base = practice_rows.merge(attributes, on="practice_code", how="inner")
@@ -378,7 +420,7 @@ def add_comparisons(
     measures = {i: getattr(getattr(v, "numerator", None), "measure", "items")
                 for i, v in catalogue.items()}
     items = _dose_items(table, measures)
-    out = _rest_values(table, base, multiplier)
+    out = _rest_values(table, base, multiplier, peers)
     fitted = _funnels(table, kinds, out, items)
     level = table["level"].to_numpy(dtype=object)
     total = (table["period_type"] == "total").to_numpy()
@@ -410,6 +452,7 @@ def add_comparisons(
             columns[column] = pd.Series(values, index=table.index, dtype="str")
         else:
             columns[column] = pd.Series(values, index=table.index, dtype="float64")
+    columns["peer_ids"] = peer_ids(table, peers)
     return table.assign(**columns)
 
 

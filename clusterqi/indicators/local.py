@@ -33,6 +33,9 @@ centre line and limits, and later PDSA changes are judged against the new phase 
 the PDSA change it follows, the new and previous centre lines) and ``attrs["baseline"]`` the
 baseline months.
 
+Why one module of this size: a local QI measure is one feature end to end (its YAML model, its CSV
+checks, its calculation and its PDSA phases), used only through two functions.
+
 Example usage::
 
     from clusterqi.indicators import load_local_measure, calculate_local_measure

@@ -57,6 +57,10 @@ series would mean ~10,000 calls for Scotland's practices); the constants and rul
 imported from :mod:`clusterqi.stats.spc`, and a test checks agreement with ``stats.p_chart``,
 ``u_chart``, ``p_prime_chart``, ``u_prime_chart`` and ``xmr_chart`` series by series.
 
+Why one module of this size: it is the bridge between the indicator table and
+:mod:`clusterqi.stats.spc` for every chart kind, baseline and phase; the chart choice, the
+expected-count arithmetic and the sentences for GPs must agree, so they sit together.
+
 Example usage::
 
     table = add_spc(table, catalogue)

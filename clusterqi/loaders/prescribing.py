@@ -33,6 +33,10 @@ presentation's name, whose strength and form dose-based indicators read) and ``d
 still loads). Both describe the presentation, so each BNF code of a file takes the first
 non-blank value its rows give (rows are summed per practice, month and BNF code).
 
+Why one module of this size: reading PITC is one concept with many awkward corners (encodings,
+layouts, month checks, the content-keyed cache); splitting the corners from the reader would hide
+why each exists.
+
 Example usage::
 
     prescribing = load_prescribing(sorted(folder.glob("pitc*.csv")))

@@ -20,6 +20,10 @@ random-effects variance ``tau2 = (n phi - (n - 1)) / (sum(w) - sum(w^2) / sum(w)
 (0 when ``phi <= 1``). Adjusted limits are ``target +/- z sqrt(s^2 + tau2)`` on that scale,
 transformed back.
 
+Why one module of this size: proportion and ratio funnels, the over-dispersion fit (winsorised
+DerSimonian-Laird) and the flags share one model object (:class:`Overdispersion`), validated
+together against FunnelPlotR.
+
 Example usage::
 
     from clusterqi.stats import funnel_limits_proportion, overdispersion

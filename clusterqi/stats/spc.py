@@ -31,6 +31,10 @@ long when it exceeds ``round(log2(n)) + 3`` and there are too few crossings when
 ``qbinom(0.05, n - 1, 0.5)``, ``n`` the useful observations. Below
 :data:`MIN_USEFUL_FOR_RUNS` useful observations no analysis is made (the note says so).
 
+Why one module of this size: every SPC chart (run, XmR, p, u, Laney p' and u') shares the run
+rules, phases and baseline handling; each chart is a few lines on top of them, checked against the
+same published reference values.
+
 Example usage::
 
     from clusterqi.stats import run_chart, p_chart, xmr_chart

@@ -3,7 +3,7 @@ disclosure control follows, so a new comparator cannot leak by omission."""
 
 from __future__ import annotations
 
-import re
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -66,17 +66,36 @@ def test_a_registered_comparator_is_withheld_with_the_numerators_it_derives_from
     assert shown[new.value_column].notna().all()
 
 
+def _code_strings(tree: ast.AST) -> list[ast.Constant]:
+    """String constants of a module that are not docstrings."""
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.body and isinstance(node.body[0], ast.Expr) and isinstance(
+                    getattr(node.body[0], "value", None), ast.Constant):
+                docstrings.add(id(node.body[0].value))
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and id(n) not in docstrings]
+
+
 def test_no_audience_or_comparator_literal_outside_the_vocabulary():
     """Code compares audiences through Audience records and names comparator columns through the
     registry; the only place the words are spelled is clusterqi/vocabulary.py."""
-    audience_compare = re.compile(r"""(audience\s*[!=]=\s*["'](analyst|cluster|practice)["'])""")
-    comparator_literal = re.compile(r"""["'](vs_)?rest_of_(cluster|hscp|hb|scotland)(_value)?["']""")
+    comparator_words = {word for c in comparators() for word in (c.stem, *c.columns)}
+    audiences = set(vocabulary.AUDIENCES)
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name == "vocabulary.py":
             continue
-        code = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
-                         if not line.lstrip().startswith("#"))
-        for pattern in (audience_compare, comparator_literal):
-            offenders += [f"{path.relative_to(PACKAGE)}: {m.group(0)}" for m in pattern.finditer(code)]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        where = path.relative_to(PACKAGE)
+        offenders += [f"{where}:{n.lineno}: {n.value!r}" for n in _code_strings(tree)
+                      if n.value in comparator_words]
+        for node in ast.walk(tree):  # audience == "analyst" and the like
+            if isinstance(node, ast.Compare) and any(
+                    isinstance(side, ast.Constant) and side.value in audiences
+                    for side in (node.left, *node.comparators)):
+                names = [ast.unparse(side) for side in (node.left, *node.comparators)]
+                if any("audience" in name for name in names):
+                    offenders.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == []
