@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterqi import vocabulary
+
 __all__ = [
     "COMPARATORS",
     "MOVE_SHARE",
@@ -45,11 +47,11 @@ __all__ = [
 ]
 
 COMPARATORS = {
-    "vs_rest_of_scotland": ("rest_of_scotland_value", "the rest of Scotland"),
-    "vs_rest_of_hscp": ("rest_of_hscp_value", "the rest of its HSCP"),
-    "vs_rest_of_hb": ("rest_of_hb_value", "the rest of its health board"),
+    c.verdict_column: (c.value_column, c.phrase)
+    for c in sorted(vocabulary.comparators(vocabulary.CLUSTER), key=lambda c: not c.funnel_verdict)
 }
-"""Verdict column -> (comparator value column, words), in the order a sentence names them."""
+"""Verdict column -> (comparator value column, words), in the order a sentence names them: the
+headline (the rest of Scotland) first, then the registry's order (:mod:`clusterqi.vocabulary`)."""
 
 MOVE_SHARE = 0.10
 """Smallest change (a share of the earlier 12 months' value) counted as a move."""
@@ -306,6 +308,8 @@ def numbers_for_download(rows: pd.DataFrame, catalogue: Mapping[str, Any]) -> pd
     titles = {k: str(getattr(v, "title", k)) for k, v in catalogue.items()}
     units = {k: str(getattr(v, "unit", "") or "") for k, v in catalogue.items()}
     at = list(out.columns).index("indicator_id") + 1
-    out.insert(at, "indicator_title", ids.map(titles).fillna(ids))
-    out.insert(at + 1, "indicator_unit", ids.map(units).fillna(""))
+    out.insert(at, "indicator_title", pd.Series([titles.get(i, i) for i in ids], index=out.index,
+                                                 dtype="str"))
+    out.insert(at + 1, "indicator_unit", pd.Series([units.get(i, "") for i in ids], index=out.index,
+                                                   dtype="str"))
     return out

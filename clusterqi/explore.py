@@ -23,10 +23,23 @@ Example usage (in a notebook)::
 from __future__ import annotations
 
 import time
+from html import escape
 from pathlib import Path
 from typing import Any
 
+import altair as alt
+import ipywidgets as widgets
 import pandas as pd
+from IPython.display import display
+
+from clusterqi import charts
+from clusterqi.charts.offline import chart_spec, enable_offline_charts
+from clusterqi.charts.summary import OTHER_THEME, theme_order
+from clusterqi.indicators import load_catalogue
+from clusterqi.report import build_report
+from clusterqi.run_tables import cached_run_tables
+from clusterqi.vocabulary import ANALYST, AUDIENCES
+from clusterqi.vocabulary import audience as audience_record
 
 __all__ = ["Explorer", "COMPARISONS", "AUDIENCE_CHOICES", "MONTH_CHOICES"]
 
@@ -38,7 +51,7 @@ COMPARISONS = {
     "Rest of Scotland": "trend",
 }
 #: Audiences the explorer previews ("practice" needs a practice to name: use the report for it).
-AUDIENCE_CHOICES = {"Cluster lead (releasable)": "cluster", "Analyst (everything)": "analyst"}
+AUDIENCE_CHOICES = {a.label: a.name for a in AUDIENCES.values() if not a.reveals_practice}
 #: Period lengths offered, in months.
 MONTH_CHOICES = (6, 12, 24)
 #: What the explorer says instead of an error's text.
@@ -48,7 +61,7 @@ CANNOT_DRAW = ("This chart cannot be drawn for these choices (too few figures af
                "control, or none for the period). Try another comparison or period.")
 CALCULATING = "<p role='status'><i>Calculating ...</i></p>"
 ANALYST_BANNER = ("<p role='alert' style='background:#fdecea;border:2px solid #b00020;padding:.4rem .6rem;"
-                  "font-weight:bold'>Analyst view: not disclosure-controlled, not for release.</p>")
+                  f"font-weight:bold'>{ANALYST.banner}</p>")
 #: Reports kept in memory (cluster x audience x months), so going back to one is instant.
 REPORT_CACHE_SIZE = 32
 
@@ -69,10 +82,7 @@ class Explorer:
         indicator_table: str | Path | None = None,
         audience: str = "cluster",
     ):
-        import ipywidgets as widgets
 
-        from clusterqi.charts.offline import enable_offline_charts
-        from clusterqi.indicators import load_catalogue
 
         enable_offline_charts()
         self.data = data
@@ -124,7 +134,6 @@ class Explorer:
     @staticmethod
     def _indicator_options(catalogue) -> list[tuple[str, str]]:
         """(label, id) grouped by theme in the catalogue's theme order: "Pain: Opioids ..."."""
-        from clusterqi.charts.summary import OTHER_THEME, theme_order
 
         themes = theme_order(catalogue)
         items = sorted(catalogue.items(),
@@ -141,7 +150,6 @@ class Explorer:
         a second explorer (or a kernel restart) on unchanged data starts without recalculating.
         """
         if months not in self._tables:
-            from clusterqi.report import cached_run_tables
 
             self._tables[months] = str(cached_run_tables(self.data, self.period_end, months))
         return self._tables[months]
@@ -157,7 +165,6 @@ class Explorer:
 
     def report(self):
         """The chosen cluster's disclosure-controlled report (built once per cluster, audience, months)."""
-        from clusterqi.report import build_report
 
         key = (self.cluster.value, self.audience.value, self.months.value)
         if key not in self._reports:
@@ -189,7 +196,6 @@ class Explorer:
 
     def chart(self):
         """The Altair chart for the current choices (and its one-sentence summary)."""
-        from clusterqi import charts
 
         report = self.report()
         table = report.table
@@ -222,12 +228,11 @@ class Explorer:
         While it runs, ``status`` says "Calculating ..."; a choice that cannot be drawn shows a
         plain sentence, not the error's text (which goes to ``last_error`` for the analyst).
         """
-        from html import escape
 
         if self._quiet or self.cluster.value is None:
             return
         started = time.perf_counter()
-        self.banner.value = ANALYST_BANNER if self.audience.value == "analyst" else ""
+        self.banner.value = "" if audience_record(self.audience.value).releasable else ANALYST_BANNER
         self.status.value = CALCULATING
         self.last_error = None
         try:
@@ -246,9 +251,7 @@ class Explorer:
         if chart is None:
             self.chart_output.outputs = ()
         else:
-            import altair as alt
 
-            from clusterqi.charts.offline import chart_spec
 
             bundle = alt.renderers.get()(chart_spec(chart))  # the session's renderer
             data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
@@ -256,6 +259,5 @@ class Explorer:
         self.last_update_seconds = time.perf_counter() - started
 
     def _ipython_display_(self) -> None:  # pragma: no cover - only in a live notebook
-        from IPython.display import display
 
         display(self.widget)

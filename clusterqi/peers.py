@@ -39,8 +39,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_PEERS", "PEER_MEASURES", "PEER_COLUMNS", "PEER_METHOD", "peer_groups",
-           "standardised_measures"]
+__all__ = ["NO_PEERS", "DEFAULT_PEERS", "PEER_MEASURES", "PEER_COLUMNS", "PEER_METHOD",
+           "peer_groups", "standardised_measures"]
 
 #: Peers per cluster.
 DEFAULT_PEERS = 15
@@ -56,6 +56,9 @@ PEER_METHOD = (
     "Data Zone, weighted by list size), the share of patients aged 65 and over, and the share "
     "aged under 15. Deprivation describes where the practices are, not where each patient lives."
 )
+#: What a report says when the data had no deprivation file (no peers, no deprivation context).
+NO_PEERS = ("No comparison with clusters like ours: the data have no Scottish Index of Multiple "
+            "Deprivation file, which context and peer clusters need (clusterqi fetch downloads it).")
 #: Distances are rounded to this many decimals (and compared so), so floating-point noise never
 #: beats the cluster_id tie-break.
 _DECIMALS = 12

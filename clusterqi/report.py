@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from clusterqi import vocabulary
+from clusterqi.brief import numbers_for_download
 from clusterqi.csv_safety import safe_csv
 from clusterqi.disclosure import NOTE_COLUMNS, DisclosurePolicy, apply_disclosure, release_findings
 from clusterqi.errors import DataError
@@ -161,8 +162,9 @@ class ClusterReport:
         return numbers_rows(self.table, self.cluster_id, NUMBERS_COLUMNS)
 
     def numbers_csv(self) -> str:
-        """:attr:`numbers` as CSV, estimates rounded to :data:`CSV_SIGNIFICANT_FIGURES` figures."""
-        rows = self.numbers.copy()
+        """:attr:`numbers` as CSV with each indicator's title and unit beside its id, estimates
+        rounded to :data:`CSV_SIGNIFICANT_FIGURES` figures, formula-like text escaped."""
+        rows = numbers_for_download(self.numbers, self.catalogue)
         for column in rows.columns:
             if column not in ("numerator", "denominator") and pd.api.types.is_float_dtype(rows[column]):
                 rows[column] = _significant(rows[column], CSV_SIGNIFICANT_FIGURES)

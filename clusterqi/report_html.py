@@ -46,8 +46,15 @@ from typing import Any
 import nbformat
 
 from clusterqi import __version__
-from clusterqi.charts.offline import CHART_CLASS, PACKED_SPEC_PATTERN, RUNTIME_PATTERN, runtime_script
+from clusterqi.charts.offline import (
+    CHART_CLASS,
+    PACKED_SPEC_PATTERN,
+    RUNTIME_PATTERN,
+    runtime_script,
+)
 from clusterqi.paths import replacing
+from clusterqi.vocabulary import AUDIENCES
+from clusterqi.vocabulary import audience as audience_record
 
 __all__ = [
     "MAX_REPORT_BYTES",
@@ -168,12 +175,12 @@ def _report_header(nb: nbformat.NotebookNode, name: str) -> dict:
 
 def _check_releasable(header: dict, name: str) -> None:
     audience = header.get("audience")
-    if audience == "analyst":
-        return
-    if audience not in ("cluster", "practice"):
+    if audience not in AUDIENCES:
         raise ReportError(
-            f"{name}: report audience {audience!r} is not known; expected analyst, cluster or practice"
+            f"{name}: report audience {audience!r} is not known; expected one of {', '.join(AUDIENCES)}"
         )
+    if not audience_record(audience).releasable:
+        return  # an internal copy: its page carries the audience's banner
     if header.get("releasable") is not True:
         raise ReportError(
             f"{name}: audience {audience!r} but the report's table has not passed disclosure "
@@ -328,7 +335,7 @@ def render_html(executed_notebook: str | os.PathLike | nbformat.NotebookNode, ou
     nb.metadata["title"] = str(header.get("title") or "Cluster quality report")
 
     banner = ""
-    if header.get("audience") == "analyst":
+    if header.get("audience") in AUDIENCES and not audience_record(header["audience"]).releasable:
         banner = (
             '<p class="cqi-banner" role="alert">Analyst view: not disclosure-controlled. '
             "Do not send this file outside the analytical team.</p>"

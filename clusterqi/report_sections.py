@@ -45,7 +45,16 @@ from IPython.display import HTML, display
 
 from clusterqi import __version__
 from clusterqi.brief import format_number, period_words, trend_months, what_to_discuss
-from clusterqi.report_html import DOWNLOAD_PLACEHOLDER, REPORT_METADATA_KEY, TOC_PLACEHOLDER
+from clusterqi.charts.offline import chart_markup, chart_spec
+from clusterqi.charts.small import describe_small_trend, small_trend_chart
+from clusterqi.peers import NO_PEERS, PEER_METHOD
+from clusterqi.report_html import (
+    DOWNLOAD_PLACEHOLDER,
+    REPORT_METADATA_KEY,
+    TOC_PLACEHOLDER,
+)
+from clusterqi.vocabulary import audience as audience_record
+from clusterqi.vocabulary import headline
 
 __all__ = [
     "MAX_TABLE_ROWS",
@@ -54,6 +63,8 @@ __all__ = [
     "section_id",
     "html_table",
     "show_header",
+    "show_context",
+    "context_strip",
     "show_at_a_glance",
     "show_contents",
     "show_indicator_sections",
@@ -102,8 +113,14 @@ GLOSSARY = {
             "variation from changes worth a conversation."),
     "c": ("c (hidden)", "a figure hidden to protect confidentiality: fewer than 5 items, or a "
           "figure that would let one be worked out."),
+    "Clusters like ours": ("Clusters like ours", "the Scottish clusters nearest to this one in "
+                           "the deprivation of their practices' areas and their patients' age "
+                           "mix: a fairer comparison where those drive prescribing."),
 }
 """Term -> (full name, plain explanation): the glossary section and the ``<abbr>`` titles."""
+
+#: The headline comparator (the rest of Scotland): the verdict a card leads with.
+HEADLINE = headline()
 
 
 def _e(value: Any) -> str:
@@ -188,8 +205,6 @@ def html_table(frame: pd.DataFrame, caption: str, max_rows: int = MAX_TABLE_ROWS
 
 def _chart_markup(chart, sentence: str, how: str | None = None, embed_options: dict | None = None) -> str:
     """A chart as a ``<figure>``: how to read it, the chart (named by its sentence), the sentence."""
-    from clusterqi.charts.offline import chart_markup, chart_spec
-
     spec = chart_spec(chart)
     spec["description"] = sentence
     how_text = f"<p class='cqi-how'>{_e(how)}</p>" if how else ""
@@ -222,13 +237,6 @@ def _chart(kind: str, caption: str, *args: Any, order: list[str] | None = None,
 # --- sections -----------------------------------------------------------------------------------
 
 
-_AUDIENCE_TEXT = {
-    "cluster": "For the cluster: member practices are not named.",
-    "practice": "For one practice: that practice is named, the others are not.",
-    "analyst": "Analyst view: not disclosure-controlled, not for release.",
-}
-
-
 def show_header(report) -> None:
     """The cluster's name, the period in words and "What to discuss"; its output metadata
     carries what render_html checks and links."""
@@ -241,7 +249,7 @@ def show_header(report) -> None:
         f"<h1 id='report-title'>{_e(report.cluster_name)}</h1>"
         f"<p class='cqi-period'>Cluster quality report: {_e(period)}{_e(trend)}. "
         f"{len(report.catalogue)} prescribing indicator{'s' if len(report.catalogue) != 1 else ''}"
-        f" against Scotland. {_e(_AUDIENCE_TEXT[report.audience])}</p>"
+        f" against Scotland. {_e(audience_record(report.audience).summary)}</p>"
         + _discuss_markup(report, items)
     )
     metadata = {
@@ -293,8 +301,6 @@ def _badge(word: str) -> str:
 
 def show_at_a_glance(report) -> None:
     """The spine chart across all indicators, with how to read it, its summary and numbers."""
-    from clusterqi.charts.offline import enable_offline_charts  # noqa: F401  (renderer registered)
-
     markup = _chart("summary", "The numbers behind the at-a-glance chart",
                     report.table, report.catalogue, report.cluster_id, audience=report.audience)
     _show("<section class='cqi-glance' aria-labelledby='at-a-glance'>"
@@ -305,6 +311,87 @@ def show_at_a_glance(report) -> None:
           f"{markup}</section>")
 
 
+def _position(context: dict, measure: str, largest: str) -> str:
+    """"7th of 152 clusters by <largest>" from a context row's rank columns ("" without them)."""
+    rank = context.get(f"{measure}_rank_among_clusters")
+    of = context.get(f"{measure}_clusters_ranked")
+    if rank is None or of is None or pd.isna(rank) or pd.isna(of):
+        return ""
+    rank = int(rank)
+    suffix = "th" if 10 <= rank % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    return f"{rank}{suffix} of {int(of)} clusters {largest}"
+
+
+def _share(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else f"{100 * float(value):.0f}%"
+
+
+def context_strip(report) -> str:
+    """The cluster's context in one small table: list size, age mix and the deprivation of its
+    practices' premises, each with its place among Scotland's clusters (HTML, "" without data)."""
+    c = report.context or {}
+    if not c:
+        return ""
+    rows = [
+        ("Patients registered", f"{int(c['list_size']):,}" if pd.notna(c.get("list_size")) else "",
+         _position(c, "list_size", "by size, largest first")),
+        ("Aged 65 and over", _share(c.get("share_65_plus")),
+         _position(c, "share_65_plus", "by this share, highest first")),
+        ("Aged under 15", _share(c.get("share_under_15")),
+         _position(c, "share_under_15", "by this share, highest first")),
+    ]
+    quintiles = [c.get(f"simd_q{q}_share") for q in range(1, 6)]
+    if any(q is not None and pd.notna(q) for q in quintiles):
+        mix = ", ".join(f"{_share(q)} in quintile {i}" for i, q in enumerate(quintiles, 1)
+                        if q is not None and pd.notna(q) and float(q) > 0)
+        rows.append(("Deprivation of the practices' premises (SIMD 2020v2; quintile 1 = most "
+                     "deprived), by patients", mix,
+                     _position(c, "mean_simd_rank", "by deprivation, most deprived first")))
+    body = "".join(f"<tr><th scope='row'>{_e(a)}</th><td>{_e(b)}</td><td>{_e(p)}</td></tr>"
+                   for a, b, p in rows)
+    return ("<table class='cqi-context'><caption>The cluster's population, and its place among "
+            "Scotland's clusters</caption><thead><tr><th scope='col'>Measure</th>"
+            "<th scope='col'>This cluster</th><th scope='col'>Among Scotland's clusters</th>"
+            f"</tr></thead><tbody>{body}</tbody></table>")
+
+
+def show_context(report) -> None:
+    """Who the cluster serves (context strip) and its "clusters like ours" peer group."""
+    strip = context_strip(report)
+    peers = report.peers
+    if len(peers):
+        names = ", ".join(_e(n) for n in peers["cluster_name"])
+        peer_markup = (f"<p>{_abbr('Clusters like ours')}: the {len(peers)} Scottish clusters "
+                       f"nearest to {_e(report.cluster_name)} in deprivation and age mix. "
+                       f"{_e(PEER_METHOD)}</p><details><summary>Which clusters</summary>"
+                       f"<p>{names}</p></details>")
+    else:
+        peer_markup = (f"<p class='cqi-note'>{_e(NO_PEERS)}</p>")
+    _show("<section class='cqi-context-section' aria-labelledby='context'>"
+          "<h2 id='context'>Who the cluster serves</h2>"
+          "<p class='cqi-note'>Deprivation is that of the practices' premises (their Data Zone), a "
+          "proxy for their patients'; the figures are not adjusted for it, so compare with "
+          "clusters like ours where it matters.</p>"
+          f"{strip}{peer_markup}{_practice_context_markup(report)}</section>")
+
+
+def _practice_context_markup(report) -> str:
+    """Per-practice context (deprivation decile, age mix, size): a quasi-identifier, so the
+    report only has it for the analyst view or a practice report's named practice."""
+    frame = report.practice_context
+    if frame is None or not len(frame):
+        return ""
+    shown = pd.DataFrame({
+        "Practice": frame["practice_name"].astype(str),
+        "Patients": frame["list_size"].map(lambda v: "" if pd.isna(v) else f"{int(v):,}"),
+        "SIMD decile of premises": frame["simd_decile"].map(lambda v: "" if pd.isna(v) else str(int(v))),
+        "Aged 65+": frame["share_65_plus"].map(_share),
+        "Aged under 15": frame["share_under_15"].map(_share),
+    })
+    return html_table(shown, "Each named practice's population (SIMD decile 1 = the most "
+                             "deprived 10% of Scotland)")
+
+
 def show_contents(report) -> None:
     """The contents list (filled in by render_html) and the "download the numbers" link."""
     _show("<nav class='cqi-toc' aria-labelledby='contents'>"
@@ -313,11 +400,7 @@ def show_contents(report) -> None:
 
 
 def _rows(report, indicator_id: str, level: str, period_type: str, own: bool = True) -> pd.DataFrame:
-    t = report.table
-    keep = (t["indicator_id"] == indicator_id) & (t["level"] == level) & (t["period_type"] == period_type)
-    if own:
-        keep &= t["cluster_id"].astype("string").eq(report.cluster_id).fillna(False)
-    return t[keep]
+    return report.rows(indicator_id, level, period_type, own)  # clusterqi.report_rows decides
 
 
 def _threshold(report) -> int:
@@ -353,8 +436,8 @@ def _card_sentence(report, ind, total: pd.Series | None, brief: dict[str, str]) 
     if str(total.get("qualifier") or "") == "c":
         return "", (f"Hidden (c): fewer than {_threshold(report)} items, or a figure that would "
                     "reveal such a count.")
-    verdict = str(total.get("vs_rest_of_scotland") or "")
-    scotland = total.get("rest_of_scotland_value")
+    verdict = str(total.get(HEADLINE.verdict_column) or "")
+    scotland = total.get(HEADLINE.value_column)
     text = f"{format_number(total.get('value'))} {ind.unit}"
     if verdict:
         text += f": {verdict} to the rest of Scotland" if verdict == "similar" else f": {verdict} than the rest of Scotland"
@@ -381,8 +464,6 @@ def show_indicator_sections(report) -> None:
     """One card per indicator in a grid of small multiples: the sentence and a small trend chart;
     the funnel, trend with comparator drop-down, SPC, practices, why it matters, interpretation
     and change ideas open on demand."""
-    from clusterqi.charts.small import describe_small_trend, small_trend_chart
-
     aud = report.audience
     threshold = _threshold(report)
     items = what_to_discuss(report.table, report.cluster_id, report.catalogue, limit=None,
@@ -528,7 +609,8 @@ def show_how_to_read(report) -> None:
         "second figure hidden so the first cannot be recovered by subtraction). A chart leaves "
         "a hidden month out and marks it with a 'c'. "
         + ("Member practices are shown as 'Member practice A', 'B'... in an order that follows "
-           "neither size nor value, with their sizes in bands." if report.audience != "analyst"
+           "neither size nor value, with their sizes in bands."
+           if audience_record(report.audience).pseudonymises
            else "This analyst view shows every figure.")
     )
     _show(
@@ -587,11 +669,7 @@ def show_about(report) -> None:
     policy_words = (
         f"Counts from 1 to {threshold - 1} items are hidden (shown as c), with any figure that "
         "would let one be worked out. "
-        + ("Member practices are not named and their list sizes are shown only in bands; other "
-           "clusters appear only as cluster totals. " if report.audience == "cluster" else "")
-        + ("One practice is named; the other member practices are not. " if report.audience == "practice" else "")
-        + ("This is an analyst view: nothing is hidden and it must not be released. "
-           if report.audience == "analyst" else "")
+        + audience_record(report.audience).policy
         + (f"Counts are rounded ({rounding}). " if rounding and rounding != "none" else "")
     )
     settings = {

@@ -113,7 +113,9 @@ class Audience:
     - ``sees_other_practices``: practice rows of other clusters are kept;
     - ``reveals_practice``: one practice (``reveal_practice``) keeps its name and exact figures;
     - ``banner``: the line a report or explorer for this audience carries (None: none);
-    - ``label``: how a menu offers it.
+    - ``label``: how a menu offers it;
+    - ``summary``: one sentence under a report's title saying who it is for;
+    - ``policy``: what disclosure control does for it, in words ("About this report").
     """
 
     name: str
@@ -123,18 +125,27 @@ class Audience:
     sees_other_practices: bool
     reveals_practice: bool = False
     banner: str | None = None
+    summary: str = ""
+    policy: str = ""
 
 
 ANALYST = Audience(
     "analyst", "Analyst (everything)", releasable=False, pseudonymises=False,
     sees_other_practices=True,
-    banner="analyst view: not disclosure-controlled, not for release")
+    banner="Analyst view: not disclosure-controlled, not for release.",
+    summary="Analyst view: not disclosure-controlled, not for release.",
+    policy="This is an analyst view: nothing is hidden and it must not be released. ")
 CLUSTER_AUDIENCE = Audience(
     "cluster", "Cluster lead (releasable)", releasable=True, pseudonymises=True,
-    sees_other_practices=False)
+    sees_other_practices=False,
+    summary="For the cluster: member practices are not named.",
+    policy=("Member practices are not named and their list sizes are shown only in bands; other "
+            "clusters appear only as cluster totals. "))
 PRACTICE_AUDIENCE = Audience(
     "practice", "One practice (releasable, names that practice)", releasable=True,
-    pseudonymises=True, sees_other_practices=False, reveals_practice=True)
+    pseudonymises=True, sees_other_practices=False, reveals_practice=True,
+    summary="For one practice: that practice is named, the others are not.",
+    policy="One practice is named; the other member practices are not. ")
 
 #: Every audience by name, in the order menus and messages list them.
 AUDIENCES = MappingProxyType({a.name: a for a in (ANALYST, CLUSTER_AUDIENCE, PRACTICE_AUDIENCE)})

@@ -23,7 +23,12 @@ Example usage::
 
 import altair as alt
 
-from clusterqi.charts.accessible import CHART_KINDS, chart_data_table, chart_with_text, describe
+from clusterqi.charts.accessible import (
+    CHART_KINDS,
+    chart_data_table,
+    chart_with_text,
+    describe,
+)
 from clusterqi.charts.comparison import comparison_chart, describe_comparison
 from clusterqi.charts.funnel import describe_funnel, funnel_chart
 from clusterqi.charts.practice import describe_practices, practice_chart

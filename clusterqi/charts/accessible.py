@@ -39,8 +39,18 @@ import pandas as pd
 from altair.utils.schemapi import debug_mode
 
 from clusterqi.charts import inputs
-from clusterqi.charts.comparison import comparison_chart, comparison_data, describe_comparison
-from clusterqi.charts.funnel import describe_funnel, funnel_chart, funnel_data, size_axis, band_per
+from clusterqi.charts.comparison import (
+    comparison_chart,
+    comparison_data,
+    describe_comparison,
+)
+from clusterqi.charts.funnel import (
+    band_per,
+    describe_funnel,
+    funnel_chart,
+    funnel_data,
+    size_axis,
+)
 from clusterqi.charts.practice import describe_practices, practice_chart, practice_data
 from clusterqi.charts.spc import describe_spc, spc_chart, spc_data
 from clusterqi.charts.summary import describe_summary, summary_chart, summary_data

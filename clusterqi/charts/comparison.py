@@ -1,7 +1,8 @@
 """Comparison chart: the cluster's monthly trend against a comparator chosen from a dropdown.
 
 The cluster's line (black, solid) is drawn with one comparator (grey, dashed) chosen with the
-``comparator`` dropdown: the rest of its home HSCP, the rest of its home board or the rest of
+``comparator`` dropdown (every comparator of the registry with ``in_trend`` that has values: the
+rest of its home HSCP, the rest of its home board, clusters like it, or the rest of
 Scotland, each *excluding the cluster* (the table's ``rest_of_hscp_value``,
 ``rest_of_hb_value`` and ``rest_of_scotland_value`` month columns). The member practices'
 series (names as the releasable table gives them: pseudonymised for audience "cluster") are
@@ -25,9 +26,16 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from clusterqi import vocabulary
 from clusterqi.charts import inputs
 from clusterqi.charts.spc import MONTH_FORMAT
-from clusterqi.charts.theme import CATEGORICAL, CLUSTER_LINE, COMPARATOR_LINE, layer, when
+from clusterqi.charts.theme import (
+    CATEGORICAL,
+    CLUSTER_LINE,
+    COMPARATOR_LINE,
+    layer,
+    when,
+)
 
 __all__ = [
     "COMPARATOR",
@@ -41,17 +49,11 @@ __all__ = [
 
 COMPARATOR = "comparator"
 PRACTICE_HIGHLIGHT = "practice_highlight"
-COMPARATORS = {
-    "Rest of HSCP": "rest_of_hscp_value",
-    "Rest of board": "rest_of_hb_value",
-    "Rest of Scotland": "rest_of_scotland_value",
-}
-COMPARATOR_PHRASES = {
-    "Rest of HSCP": "the rest of its HSCP",
-    "Rest of board": "the rest of its board",
-    "Rest of Scotland": "the rest of Scotland",
-}
-DEFAULT_COMPARATOR = "Rest of Scotland"
+#: The trend chart's comparator menu: label -> value column, from the comparator registry.
+COMPARATORS = {c.label: c.value_column for c in vocabulary.comparators(vocabulary.CLUSTER) if c.in_trend}
+#: Label -> the words a sentence uses for it.
+COMPARATOR_PHRASES = {c.label: c.phrase for c in vocabulary.comparators(vocabulary.CLUSTER) if c.in_trend}
+DEFAULT_COMPARATOR = vocabulary.headline().label
 PRACTICES_VIEW = "comparison_practices"
 PRACTICE_OPACITY = 0.85
 DIMMED_OPACITY = 0.15
@@ -79,8 +81,12 @@ def comparison_data(
     name = str(own["area_name"].iloc[0])
     parts = [pd.DataFrame({"month": own["period"].astype(str), "series": name,
                            "role": "cluster", "value": inputs.compact(own["value"])})]
+    offered = []
     for label, column in COMPARATORS.items():
-        values = own[column] if column in own else pd.Series(float("nan"), index=own.index)
+        if column not in own or own[column].isna().all():
+            continue  # e.g. no peer clusters without a deprivation file: not offered
+        offered.append(label)
+        values = own[column]
         parts.append(pd.DataFrame({"month": own["period"].astype(str), "series": label,
                                    "role": "comparator", "value": inputs.compact(values)}))
     if practices:
@@ -91,6 +97,7 @@ def comparison_data(
                 "role": "practice", "value": inputs.compact(rows["value"])}))
     data = pd.concat(parts, ignore_index=True)
     data.attrs["cluster_name"] = name
+    data.attrs["comparators"] = offered
     return data
 
 
@@ -122,10 +129,13 @@ def comparison_chart(
     ind = inputs.resolve_indicator(indicator)
     data = comparison_data(table, ind, cluster_id, practices)
     name = data.attrs["cluster_name"]
+    offered = data.attrs["comparators"] or [comparator]
+    if comparator not in offered:
+        comparator = offered[0]
     last_month = data["month"].max()
     choose = alt.param(
         name=COMPARATOR, value=comparator,
-        bind=alt.binding_select(options=list(COMPARATORS), name="Compare the cluster with: "),
+        bind=alt.binding_select(options=offered, name="Compare the cluster with: "),
     )
     x = alt.X("month:T", title=None, scale=alt.Scale(type="utc"),
               axis=alt.Axis(format=MONTH_FORMAT, labelAngle=0, tickCount="month"))
@@ -207,12 +217,15 @@ def describe_comparison(
         return f"{name}: every month is suppressed to protect confidentiality."
     month = own.index[-1]
     others = [f"{inputs.format_value(wide.at[month, label])} for {phrase}"
-              for label, phrase in COMPARATOR_PHRASES.items() if pd.notna(wide.at[month, label])]
+              for label, phrase in COMPARATOR_PHRASES.items()
+              if label in wide.columns and pd.notna(wide.at[month, label])]
     text = (f"{name}'s latest value, {inputs.format_value(own.iloc[-1])} {ind.unit} in "
             f"{inputs.period_label(month)}")
     if others:
         text += ", compares with " + (", ".join(others[:-1]) + " and " + others[-1]
                                       if len(others) > 1 else others[0])
+    if comparator not in wide.columns:
+        return text + "."
     both = wide[[name, comparator]].dropna()
     if len(both):
         above = int((both[name] > both[comparator]).sum())

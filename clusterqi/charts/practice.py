@@ -15,12 +15,12 @@ Example usage::
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import altair as alt
 import pandas as pd
 
+from clusterqi import vocabulary
 from clusterqi.charts import inputs
 from clusterqi.charts.theme import (
     CATEGORY_COLOURS,
@@ -66,7 +66,7 @@ def practice_data(
         "upper": inputs.compact(rows["upper_95"]),
         "interval": [inputs.format_interval(lo, hi)
                      for lo, hi in zip(rows["lower_95"], rows["upper_95"])],
-        "category": inputs.comparison_category(rows, "vs_rest_of_scotland"),
+        "category": inputs.comparison_category(rows, vocabulary.headline().verdict_column),
         "note": rows["interpretation"].fillna("").astype(str)
         if "interpretation" in rows else "",
     }).reset_index(drop=True)

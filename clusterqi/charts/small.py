@@ -29,6 +29,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from clusterqi import vocabulary
 from clusterqi.charts import inputs
 from clusterqi.charts.theme import (
     CLUSTER_LINE,
@@ -55,7 +56,7 @@ def small_trend_data(table: pd.DataFrame, indicator: Any, cluster_id: str,
     rows = inputs.select_rows(table, ind.id, "cluster", "month", area_id=cluster_id)
     if rows.empty:
         raise ValueError(f"no month rows for indicator {ind.id!r} for cluster {cluster_id!r}")
-    for column in ("lcl", "ucl", "rest_of_scotland_value"):
+    for column in ("lcl", "ucl", vocabulary.headline().value_column):
         if column not in rows:
             rows[column] = np.nan
     signal = (rows["spc_signal"].astype("boolean").fillna(False).astype(bool)
@@ -67,7 +68,7 @@ def small_trend_data(table: pd.DataFrame, indicator: Any, cluster_id: str,
     data = pd.DataFrame({
         "month": rows["period"].astype(str),
         "value": inputs.compact(rows["value"]),
-        "scotland": inputs.compact(rows["rest_of_scotland_value"]),
+        "scotland": inputs.compact(rows[vocabulary.headline().value_column]),
         "lcl": inputs.compact(rows["lcl"]),
         "ucl": inputs.compact(rows["ucl"]),
         "signal": pd.Series(np.where(signal, flag.map(SIGNAL_WORDS), None), index=rows.index,

@@ -34,8 +34,6 @@ import numpy as np
 import pandas as pd
 
 from clusterqi.charts import inputs
-from clusterqi.indicators.series import CHART_EXPLANATIONS
-from clusterqi.stats.spc import RULE_NAMES, SHIFT_LENGTH
 from clusterqi.charts.theme import (
     CLUSTER_LINE,
     COMPARATOR_LINE,
@@ -47,6 +45,8 @@ from clusterqi.charts.theme import (
     layer,
     shape_scale,
 )
+from clusterqi.indicators.series import CHART_EXPLANATIONS
+from clusterqi.stats.spc import RULE_NAMES, SHIFT_LENGTH
 
 __all__ = [
     "CHART_TYPES",

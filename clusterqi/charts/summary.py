@@ -30,6 +30,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from clusterqi import vocabulary
 from clusterqi.charts import inputs
 from clusterqi.charts.theme import (
     CATEGORY_COLOURS,
@@ -97,7 +98,7 @@ def summary_data(
         q25, q75 = (float(q) for q in values.quantile(list(QUARTILES)))
         reach = max(abs(highest - scot), abs(scot - lowest)) * EDGE or 1.0
         sign = -1.0 if ind.low_is_good is True else 1.0
-        category = inputs.comparison_category(own, "vs_rest_of_scotland").iloc[0]
+        category = inputs.comparison_category(own, vocabulary.headline().verdict_column).iloc[0]
         records.append({
             "indicator": ind.title, "unit": ind.unit, "value": row["value"], "scotland": scot,
             "lowest": lowest, "q25": q25, "q75": q75, "highest": highest,

@@ -63,7 +63,7 @@ def test_download_link_gives_the_embedded_numbers_as_a_csv_file_offline(report, 
         text = Path(download.path()).read_text(encoding="utf-8")
         assert download.suggested_filename.endswith(".csv")
         assert text == embedded_numbers(page_html)
-        assert text.startswith("indicator_id,level,")
+        assert text.startswith("indicator_id,indicator_title,indicator_unit,level,")
         assert state.errors == []
         assert state.requests == [report.html.resolve().as_uri()]
 
