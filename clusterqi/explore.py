@@ -32,11 +32,13 @@ import ipywidgets as widgets
 import pandas as pd
 from IPython.display import display
 
-from clusterqi import charts
+from clusterqi import charts, vocabulary
 from clusterqi.charts.offline import chart_spec, enable_offline_charts
 from clusterqi.charts.summary import OTHER_THEME, theme_order
 from clusterqi.indicators import load_catalogue
+from clusterqi.peers import NO_PEERS
 from clusterqi.report import build_report
+from clusterqi.report_sections import context_strip
 from clusterqi.run_tables import cached_run_tables
 from clusterqi.vocabulary import ANALYST, AUDIENCES
 from clusterqi.vocabulary import audience as audience_record
@@ -48,8 +50,12 @@ COMPARISONS = {
     "Practices in the cluster": "practice",
     "Clusters in the HSCP": "funnel-hscp",
     "Clusters in the board": "funnel-hb",
-    "Rest of Scotland": "trend",
+    vocabulary.headline().label: "trend",
+    vocabulary.comparator(vocabulary.PEERS).label: "trend-peers",
 }
+#: The trend chart's first comparator for each trend choice (its dropdown offers the others).
+COMPARISON_START = {"trend": vocabulary.headline().label,
+                    "trend-peers": vocabulary.comparator(vocabulary.PEERS).label}
 #: Audiences the explorer previews ("practice" needs a practice to name: use the report for it).
 AUDIENCE_CHOICES = {a.label: a.name for a in AUDIENCES.values() if not a.reveals_practice}
 #: Period lengths offered, in months.
@@ -114,6 +120,7 @@ class Explorer:
         self.summary = widgets.HTML()
         self.status = widgets.HTML()  # "Calculating ..." while a redraw runs
         self.banner = widgets.HTML()  # "Analyst view: not for release" when the audience is analyst
+        self.context = widgets.HTML()  # who the cluster serves, and its peer clusters
         self.chart_output = widgets.Output()
         self._follow_board()  # also draws the first chart
         self.board.observe(lambda change: self._follow_board(), names="value")
@@ -128,6 +135,7 @@ class Explorer:
                 self.status,
                 self.summary,
                 self.chart_output,
+                self.context,
             ]
         )
 
@@ -150,7 +158,6 @@ class Explorer:
         a second explorer (or a kernel restart) on unchanged data starts without recalculating.
         """
         if months not in self._tables:
-
             self._tables[months] = str(cached_run_tables(self.data, self.period_end, months))
         return self._tables[months]
 
@@ -165,7 +172,6 @@ class Explorer:
 
     def report(self):
         """The chosen cluster's disclosure-controlled report (built once per cluster, audience, months)."""
-
         key = (self.cluster.value, self.audience.value, self.months.value)
         if key not in self._reports:
             if len(self._reports) >= REPORT_CACHE_SIZE:
@@ -196,7 +202,6 @@ class Explorer:
 
     def chart(self):
         """The Altair chart for the current choices (and its one-sentence summary)."""
-
         report = self.report()
         table = report.table
         indicator = self.catalogue[self.indicator.value]
@@ -220,7 +225,7 @@ class Explorer:
             return charts.chart_with_text("funnel", *args, highlight=cluster_id, audience=audience)[:2]
         args = (table, indicator, cluster_id)
         return charts.chart_with_text("comparison", *args, audience=audience,
-                                      comparator="Rest of Scotland")[:2]
+                                      comparator=COMPARISON_START[kind])[:2]
 
     def update(self) -> None:
         """Redraw the chart and summary for the current choices (called on every change).
@@ -228,7 +233,6 @@ class Explorer:
         While it runs, ``status`` says "Calculating ..."; a choice that cannot be drawn shows a
         plain sentence, not the error's text (which goes to ``last_error`` for the analyst).
         """
-
         if self._quiet or self.cluster.value is None:
             return
         started = time.perf_counter()
@@ -248,16 +252,25 @@ class Explorer:
         if text.startswith(name):  # the sentence names the cluster already: say it once
             text = text[len(name):].lstrip(" ,:")
         self.summary.value = f"<p><b>{escape(name)}</b>: {escape(text)}</p>"
+        self.context.value = self._context_markup()
         if chart is None:
             self.chart_output.outputs = ()
         else:
-
-
             bundle = alt.renderers.get()(chart_spec(chart))  # the session's renderer
             data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
             self.chart_output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
         self.last_update_seconds = time.perf_counter() - started
 
-    def _ipython_display_(self) -> None:  # pragma: no cover - only in a live notebook
+    def _context_markup(self) -> str:
+        """The context strip and the peer clusters of the chosen cluster (as the report shows)."""
+        try:
+            report = self.report()
+        except Exception:  # noqa: BLE001 - the chart's message already says what went wrong
+            return ""
+        peers = ", ".join(escape(n) for n in report.peers["cluster_name"]) if len(report.peers) else ""
+        line = (f"<p><b>Clusters like ours</b>: {peers}</p>" if peers
+                else f"<p><i>{escape(NO_PEERS)}</i></p>")
+        return context_strip(report) + line
 
+    def _ipython_display_(self) -> None:  # pragma: no cover - only in a live notebook
         display(self.widget)

@@ -127,3 +127,11 @@ def _two_practice_clusters(explorer) -> set[str]:
     practices = table[table["level"] == "practice"].drop_duplicates("area_id")
     counts = practices.groupby("cluster_id")["area_id"].nunique()
     return set(counts[counts < 3].index)
+
+
+def test_the_explorer_shows_who_the_cluster_serves_and_its_peers(explorer):
+    explorer.audience.value = "cluster"
+    shown = explorer.context.value
+    assert "Patients registered" in shown and "Aged 65 and over" in shown
+    assert "Clusters like ours" in shown
+    assert explorer.report().peers["cluster_name"].iloc[0] in shown.replace("&#x27;", "'")
