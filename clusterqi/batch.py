@@ -50,11 +50,12 @@ from clusterqi import __version__
 from clusterqi.errors import DataError
 from clusterqi.executors import DEFAULT_RENDERER, ReportJob, ReportResult, make_executor
 from clusterqi.hashing import json_hash, sha256_file
-from clusterqi.index_page import write_index
+from clusterqi.index_page import report_counts, write_index
 from clusterqi.indicators import catalogue_hash
 from clusterqi.paths import TEMPORARY_GLOB, project_root, replacing
 from clusterqi.run_tables import cached_run_tables
-from clusterqi.runfile import RunFile, check_against_data, cluster_directory, load_run_file
+from clusterqi.runfile import RunFile, check_against_data, cluster_directory, data_months, load_run_file
+from clusterqi.since import SAME_PERIOD_A_QUARTER_EARLIER, earlier_period_end, read_previous_manifest
 
 __all__ = ["run_batch", "plan_batch", "demo_run", "BatchPlan", "BatchSummary", "read_manifest", "MANIFEST_NAME"]
 
@@ -136,6 +137,7 @@ class BatchPlan:
     provenance: dict[str, Any]
     cluster_hashes: dict[str, str]
     dataset: Any = field(repr=False, default=None)
+    since: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         """A few lines saying what would run (``--dry-run`` prints this)."""
@@ -253,7 +255,41 @@ def plan_batch(run: RunFile | str | Path, *, only: Sequence[str] | None = None, 
     previous = read_manifest(run.output).get("clusters", {}) if resume else {}
     to_run = [cid for cid in wanted if not resume or _needs_run(previous.get(cid), run.output, hashes[cid])]
     skipped = [cid for cid in wanted if cid not in to_run]
-    return BatchPlan(run, directory, selected, to_run, skipped, provenance, hashes, dataset)
+    return BatchPlan(run, directory, selected, to_run, skipped, provenance, hashes, dataset,
+                     since=_since_record(run, dataset, provenance))
+
+
+def _since_record(run: RunFile, dataset, provenance: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest says about "Since the last report": the earlier period (same length,
+    recalculated from the data with today's definitions), which run it came from, whether that
+    run's definitions differ, whether the data reach back to it (``changes`` is added as the
+    reports finish)."""
+    end = earlier_period_end(run.period_end, run.previous_manifest, run.previous_period_end)
+    first = pd.Period(end, freq="M") - (run.months - 1)
+    record: dict[str, Any] = {
+        "period": f"{first}..{end}",
+        "period_end": end,
+        "source": SAME_PERIOD_A_QUARTER_EARLIER,
+        "previous_run": None,
+        "previous_definitions_sha256": None,
+        "definitions_changed": False,
+        "reason": None,
+    }
+    if run.previous_period_end:
+        record["source"] = f"previous period {run.previous_period_end}"
+    if run.previous_manifest:
+        previous = read_previous_manifest(run.previous_manifest)
+        before = previous.get("indicator_definitions_sha256")
+        record.update(source=f"previous run {run.previous_manifest}", previous_run=str(run.previous_manifest),
+                      previous_definitions_sha256=before,
+                      definitions_changed=before != provenance["indicator_definitions_sha256"])
+    span = data_months(dataset)
+    if end >= run.period_end:
+        record["reason"] = f"the earlier period ends in {end}, not before {run.period_end}"
+    elif span is None or str(first) < span[0]:
+        record["reason"] = (f"the data do not reach back far enough (the earlier period starts in "
+                            f"{first}; the data in {span[0] if span else 'no month'})")
+    return record
 
 
 def _manifest(plan: BatchPlan, clusters: dict[str, dict[str, Any]], started: str) -> dict[str, Any]:
@@ -265,8 +301,15 @@ def _manifest(plan: BatchPlan, clusters: dict[str, dict[str, Any]], started: str
         "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "parameters": parameters,
         **plan.provenance,
+        "since": {**plan.since, "changes": _total_changes(clusters, plan.since)},
         "clusters": clusters,
     }
+
+
+def _total_changes(clusters: dict[str, dict[str, Any]], since: dict[str, Any]) -> int | None:
+    """Changes since the earlier period over every cluster whose report counted them."""
+    counts = [e.get("changes") for e in clusters.values() if isinstance(e.get("changes"), int)]
+    return sum(counts) if counts and not since.get("reason") else None
 
 
 def _cluster_entries(plan: BatchPlan, previous: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -285,10 +328,13 @@ def _cluster_entries(plan: BatchPlan, previous: dict[str, Any]) -> dict[str, dic
             "seconds": None,
             "error": None,
             "inputs_sha256": plan.cluster_hashes[cid],
+            "discuss": None,
+            "changes": None,
         }
         old = previous.get(cid)
         if old and cid not in plan.to_run:
-            entry.update({k: old.get(k) for k in ("status", "output_sha256", "seconds", "error", "inputs_sha256")})
+            entry.update({k: old.get(k) for k in ("status", "output_sha256", "seconds", "error", "inputs_sha256",
+                                                  "discuss", "changes")})
         entries[cid] = entry
     return entries
 
@@ -348,6 +394,11 @@ def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, pro
     results: list[ReportResult] = []
     if plan.to_run:
         table = cached_run_tables(run.data_source(), run.period_end, run.months)
+        if not plan.since.get("reason"):  # "since the last report": the earlier period, once
+            try:
+                cached_run_tables(run.data_source(), plan.since["period_end"], run.months)
+            except DataError:
+                pass  # each report then says why it has no comparison
         jobs = [
             ReportJob(
                 cluster_id=cid,
@@ -360,7 +411,8 @@ def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, pro
             for cid in plan.to_run
         ]
         results = _execute(jobs, plan, entries, started, workers or run.worker_count, executor, scheduler, progress, on_result)
-    write_index(output, entries, title=f"Cluster reports: {output.name}", period=f"{run.period_start} to {run.period_end}")
+    write_index(output, entries, title=f"Cluster reports: {output.name}", period=f"{run.period_start} to {run.period_end}",
+                since=plan.since)
     return BatchSummary(output, results, plan.skipped, time.perf_counter() - clock)
 
 
@@ -377,6 +429,7 @@ def _execute(jobs, plan, entries, started, workers, executor, scheduler, progres
                     output_sha256=result.output_sha256,
                     seconds=round(result.seconds, 2),
                     error=result.error,
+                    **_counts(output, entries[result.cluster_id], result.status),
                 )
                 _write_json_atomic(output / MANIFEST_NAME, _manifest(plan, entries, started))
                 failed = sum(r.status == "failed" for r in results)
@@ -387,6 +440,14 @@ def _execute(jobs, plan, entries, started, workers, executor, scheduler, progres
     finally:
         bar.close()
     return results
+
+
+def _counts(output: Path, entry: dict[str, Any], status: str) -> dict[str, int | None]:
+    """The report's "What to discuss" and "Since the last report" counts, from its page (as
+    the index reads them); None for a report that did not finish."""
+    if status != "done":
+        return {"discuss": None, "changes": None}
+    return report_counts(output / str(entry.get("output")))
 
 
 #: The run file ``clusterqi demo`` uses, relative to the project root.

@@ -3,7 +3,9 @@
 Each rendered report says how many indicators it lists under "What to discuss" (its
 ``<meta name="clusterqi-discuss">``, from :func:`clusterqi.brief.what_to_discuss`); the index
 shows that count and lists the clusters with most to discuss first (a manifest entry's own
-``discuss`` value wins when present).
+``discuss`` value wins when present). "Since last" is how many changes its "Since the last
+report" section lists (:mod:`clusterqi.since`; the manifest entry's ``changes``, or the
+section's ``data-clusterqi-changes``); with equal discussion counts, more changes come first.
 
 ``reports/<run>/index.html`` is one self-contained file (inline CSS and a few lines of inline
 script, no network) that an analyst can open from disk or share with the reports: it is
@@ -27,7 +29,7 @@ from typing import Any
 
 from clusterqi.paths import replacing
 
-__all__ = ["write_index", "render_index"]
+__all__ = ["write_index", "render_index", "discuss_count", "changes_count", "report_counts"]
 
 INDEX_NAME = "index.html"
 
@@ -60,6 +62,10 @@ _SCRIPT = """
 
 
 _DISCUSS_META = re.compile(r'<meta name="clusterqi-discuss" content="(\d+)">')
+_CHANGES_META = re.compile(r'<meta name="clusterqi-changes" content="(\d+)">')
+_CHANGES_SECTION = re.compile(r"""data-clusterqi-changes=['"](\d+)['"]""")
+CHUNK_BYTES = 1 << 20
+"""How much of a report is read at a time while looking for its "Since the last report" count."""
 HEAD_BYTES = 16_384
 """How much of a report's start is read for its discussion count (the meta tag is in the head)."""
 
@@ -85,7 +91,54 @@ def discuss_count(entry: Mapping[str, Any], folder: Path | None = None) -> int |
     return int(match.group(1)) if match else None
 
 
-def _row(cluster_id: str, entry: Mapping[str, Any], discuss: int | None = None) -> str:
+def report_counts(path: str | Path) -> dict[str, int | None]:
+    """``{"discuss": n, "changes": m}`` read from a rendered report (None: not found).
+
+    The discussion count is the ``clusterqi-discuss`` meta tag in the page head; the changes
+    count a ``clusterqi-changes`` meta tag there, else the ``data-clusterqi-changes`` attribute
+    of the "Since the last report" section (the file is read until it is found).
+
+    Example usage::
+
+        report_counts("reports/demo/ardcraig-east-1.html")   # {"discuss": 2, "changes": 3}
+    """
+    found: dict[str, int | None] = {"discuss": None, "changes": None}
+    try:
+        with Path(path).open("r", encoding="utf-8", errors="replace") as handle:
+            text = handle.read(HEAD_BYTES)
+            for key, pattern in (("discuss", _DISCUSS_META), ("changes", _CHANGES_META)):
+                match = pattern.search(text)
+                found[key] = int(match.group(1)) if match else None
+            tail = ""
+            while found["changes"] is None and text:
+                match = _CHANGES_SECTION.search(tail + text)
+                if match:
+                    found["changes"] = int(match.group(1))
+                    break
+                tail = text[-64:]
+                text = handle.read(CHUNK_BYTES)
+    except OSError:
+        pass
+    return found
+
+
+def changes_count(entry: Mapping[str, Any], folder: Path | None = None) -> int | None:
+    """How many changes a cluster's report lists "Since the last report" (None: unknown, or
+    no earlier period compared).
+
+    Example usage::
+
+        changes_count({"status": "done", "output": "dundee-4.html"}, Path("reports/demo"))
+    """
+    if isinstance(entry.get("changes"), int):
+        return int(entry["changes"])
+    if folder is None or entry.get("status") != "done" or not entry.get("output"):
+        return None
+    return report_counts(Path(folder) / str(entry["output"]))["changes"]
+
+
+def _row(cluster_id: str, entry: Mapping[str, Any], discuss: int | None = None,
+         changes: int | None = None) -> str:
     status = str(entry.get("status") or "not run")
     output = entry.get("output") or f"{cluster_id}.html"
     if status == "done":
@@ -98,19 +151,27 @@ def _row(cluster_id: str, entry: Mapping[str, Any], discuss: int | None = None) 
         f'<tr data-cluster="{escape(cluster_id)}"><td>{escape(str(entry.get("hb_name", "")))}</td>'
         f'<td>{escape(str(entry.get("hscp_name", "")))}</td><td>{link}</td>'
         f'<td class="num">{"" if discuss is None else discuss}</td>'
+        f'<td class="num">{"" if changes is None else changes}</td>'
         f'<td class="num">{escape(str(entry.get("practices", "")))}</td>'
         f'<td class="status-{escape(status.replace(" ", "-"))}">{status_cell}</td></tr>'
     )
 
 
 def render_index(entries: Mapping[str, Mapping[str, Any]], *, title: str, period: str = "",
-                 folder: Path | None = None) -> str:
+                 folder: Path | None = None, since: Mapping[str, Any] | None = None) -> str:
     """The index page's HTML for ``entries`` (cluster_id -> manifest entry): clusters with most
-    to discuss first (their reports in ``folder``), then by area."""
+    to discuss first, then most changes since the last report (their reports in ``folder``),
+    then by area. ``since`` is the manifest's record of the earlier period compared with
+    (:meth:`clusterqi.since.Since.record`), said in a line above the table."""
     counts_by_cluster = {cid: discuss_count(entry, folder) for cid, entry in entries.items()}
+    changes_by_cluster = {cid: changes_count(entry, folder) for cid, entry in entries.items()}
+
+    def _count(value: int | None) -> int:
+        return -(value if value is not None else -1)
+
     order = sorted(
         entries.items(),
-        key=lambda item: (-(counts_by_cluster[item[0]] if counts_by_cluster[item[0]] is not None else -1),
+        key=lambda item: (_count(counts_by_cluster[item[0]]), _count(changes_by_cluster[item[0]]),
                           str(item[1].get("hb_name", "")), str(item[1].get("hscp_name", "")),
                           str(item[1].get("cluster_name", ""))),
     )
@@ -119,7 +180,9 @@ def render_index(entries: Mapping[str, Mapping[str, Any]], *, title: str, period
         counts[str(entry.get("status"))] = counts.get(str(entry.get("status")), 0) + 1
     summary = ", ".join(f"{n} {escape(status)}" for status, n in sorted(counts.items()))
     generated = datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC")
-    rows = "\n".join(_row(cid, entry, counts_by_cluster[cid]) for cid, entry in order)
+    rows = "\n".join(_row(cid, entry, counts_by_cluster[cid], changes_by_cluster[cid])
+                     for cid, entry in order)
+    since_line = _since_line(since)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -133,12 +196,13 @@ def render_index(entries: Mapping[str, Mapping[str, Any]], *, title: str, period
 <h1>{escape(title)}</h1>
 <p class="meta">{escape(period)}{' · ' if period else ''}{len(order)} clusters: {summary}. Generated {generated}.
 Clusters with most to discuss come first: "To discuss" counts the indicators a report lists under
-"What to discuss" (outside the limits against a comparator, a clear change over time, or a large move).</p>
-<label for="search">Search board, HSCP, cluster or status</label><br>
+"What to discuss" (outside the limits against a comparator, a clear change over time, or a large move);
+"Since last" counts what changed since the earlier period (new and resolved signals, verdicts that moved, large moves).</p>
+{since_line}<label for="search">Search board, HSCP, cluster or status</label><br>
 <input type="search" id="search" placeholder="e.g. Tayside or failed" autocomplete="off">
 <p class="meta" aria-live="polite">Showing <span id="shown">{len(order)}</span> of {len(order)}.</p>
 <table id="clusters">
-<thead><tr><th scope="col">Health board</th><th scope="col">HSCP</th><th scope="col">Cluster</th><th scope="col">To discuss</th><th scope="col">Practices</th><th scope="col">Status</th></tr></thead>
+<thead><tr><th scope="col">Health board</th><th scope="col">HSCP</th><th scope="col">Cluster</th><th scope="col">To discuss</th><th scope="col">Since last</th><th scope="col">Practices</th><th scope="col">Status</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
@@ -150,11 +214,32 @@ Clusters with most to discuss come first: "To discuss" counts the indicators a r
 """
 
 
-def write_index(output: Path, entries: Mapping[str, Mapping[str, Any]], *, title: str, period: str = "") -> Path:
+def _since_line(since: Mapping[str, Any] | None) -> str:
+    """One line saying which earlier period "Since last" compares with (empty without one)."""
+    if not since or not since.get("period_end"):
+        return ""
+    from clusterqi.brief import period_words
+
+    period = period_words(since["period"]) if since.get("period") else str(since["period_end"])
+    previous = since.get("previous_run")
+    source = (f"the previous run ({escape(Path(str(previous)).parent.name)})" if previous
+              else "the same length of time one quarter earlier"
+              if str(since.get("source", "")).startswith("same period") else "the period the run names")
+    text = f"Since last: compared with the {escape(period)}, {source}, recalculated with today's definitions."
+    if since.get("definitions_changed"):
+        text += " The indicator definitions have changed since the previous run."
+    if since.get("reason"):
+        text = f"Since last: no comparison ({escape(str(since['reason']))})."
+    return f'<p class="meta" id="since-last">{text}</p>\n'
+
+
+def write_index(output: Path, entries: Mapping[str, Mapping[str, Any]], *, title: str, period: str = "",
+                since: Mapping[str, Any] | None = None) -> Path:
     """Write ``output/index.html`` atomically (temp file, then rename) and return its path."""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     path = output / INDEX_NAME
     with replacing(path) as tmp:
-        tmp.write_text(render_index(entries, title=title, period=period, folder=output), encoding="utf-8")
+        tmp.write_text(render_index(entries, title=title, period=period, folder=output, since=since),
+                       encoding="utf-8")
     return path

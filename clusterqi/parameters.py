@@ -47,7 +47,10 @@ class ReportSettings(BaseModel):
     code to name, only for the audience that reveals one); ``indicators`` ``"all"`` or a list of
     catalogue ids; counts from 1 to ``threshold - 1`` are suppressed; ``rounding`` one of
     :data:`ROUNDING_CHOICES`; ``local_measures`` a local QI measure's YAML; ``contact`` who made
-    the report and how to reach them (shown in "About").
+    the report and how to reach them (shown in "About"). "Since the last report"
+    (:mod:`clusterqi.since`) compares with the previous run's period (``previous_manifest``, its
+    ``manifest.json``) or with ``previous_period_end`` (``"YYYY-MM"``, before ``period_end``);
+    with neither, with the same period one quarter earlier.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,6 +64,8 @@ class ReportSettings(BaseModel):
     rounding: str = "none"
     local_measures: str | None = None
     contact: str | None = None
+    previous_manifest: str | None = None
+    previous_period_end: str | None = None
 
     @field_validator("period_end")
     @classmethod
@@ -68,6 +73,23 @@ class ReportSettings(BaseModel):
         if not _PERIOD.match(value):
             raise ValueError(f"value {value!r} is not a month; expected 'YYYY-MM', e.g. '2026-09'")
         return value
+
+    @field_validator("previous_period_end")
+    @classmethod
+    def _previous_period_format(cls, value: str | None) -> str | None:
+        if value is not None and not _PERIOD.match(value):
+            raise ValueError(f"value {value!r} is not a month; expected 'YYYY-MM', e.g. '2026-06'")
+        return value
+
+    @model_validator(mode="after")
+    def _previous_before_period(self):
+        if self.previous_manifest and self.previous_period_end:
+            raise ValueError("previous_manifest and previous_period_end are both set; give one "
+                             "(the previous run's manifest, or the earlier period's last month)")
+        if self.previous_period_end and self.previous_period_end >= self.period_end:
+            raise ValueError(f"previous_period_end {self.previous_period_end!r} is not before "
+                             f"period_end {self.period_end!r}; expected an earlier month")
+        return self
 
     @field_validator("months", "threshold")
     @classmethod

@@ -25,7 +25,8 @@ Example usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Any
 
@@ -132,9 +133,19 @@ class ClusterReport:
     context: dict[str, Any] = field(default_factory=dict)
     peers: pd.DataFrame = field(default_factory=pd.DataFrame)
     practice_context: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # "Since the last report": clusterqi.since.Since, or a function making it (the earlier
+    # period's report is made only when the ``since`` property is first read)
+    since_of: Any = field(default=None, repr=False, compare=False)
     generated: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
+
+    @cached_property
+    def since(self):
+        """"Since the last report" (:class:`clusterqi.since.Since`: the earlier period, its source,
+        whether the definitions changed, the changes or why there are none); None for an
+        earlier period's own report. Worked out on first use."""
+        return self.since_of() if callable(self.since_of) else self.since_of
 
     def rows(self, indicator_id: str, level: str, period_type: str, own: bool = True) -> pd.DataFrame:
         """One indicator's rows at one level and period type (:func:`clusterqi.report_rows.unit_rows`)."""
@@ -233,7 +244,7 @@ def build_report(parameters: ReportParameters | None = None, /, **values: Any) -
     local, measure, annotations = (None, None, None)
     if params.local_measures:
         local, measure, annotations = _local_measure(params.local_measures, params.data, policy)
-    return ClusterReport(
+    report = ClusterReport(
         cluster_id=cluster_id, cluster_name=names[cluster_id], parameters=params.model_dump(),
         audience=params.audience, policy=policy, catalogue=catalogue, table=releasable,
         disclosure_log=log, quality_notes=notes, run=dict(run.facts), local=local,
@@ -242,6 +253,10 @@ def build_report(parameters: ReportParameters | None = None, /, **values: Any) -
         practice_context=_practice_context(run.practice_context, cluster_id, who,
                                            params.reveal_practice),
     )
+    # --- since the last report (clusterqi.since): the earlier period's released report compared
+    from clusterqi.since import since_maker
+
+    return replace(report, since_of=since_maker(params, report))
 
 
 def _context_of(context: pd.DataFrame, cluster_id: str) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -65,6 +66,7 @@ __all__ = [
     "show_header",
     "show_context",
     "context_strip",
+    "show_since_last_report",
     "show_at_a_glance",
     "show_contents",
     "show_indicator_sections",
@@ -262,6 +264,7 @@ def show_header(report) -> None:
             "numbers_csv": report.numbers_csv(),
             "numbers_filename": f"{section_id(report.cluster_id)}-numbers.csv",
             "discuss": int(len(items)),
+            "changes": _since_count(report),
         }
     }
     _show(markup, metadata)
@@ -290,6 +293,64 @@ def _discuss_markup(report, items: pd.DataFrame) -> str:
                 "time, most important first:</p>"
                 f"<ol class='cqi-discuss'>{''.join(rows)}</ol>")
     return f"<section class='cqi-brief' aria-labelledby='what-to-discuss'><h2 id='what-to-discuss'>What to discuss</h2>{body}</section>"
+
+
+SINCE_SHOWN = 5
+"""Most changes "Since the last report" lists (the rest are counted)."""
+
+_KIND_WORDS = {"new signal": "new", "verdict moved": "verdict moved", "resolved": "resolved",
+               "value moved": "moved"}
+
+
+def _since_count(report) -> int | None:
+    """How many changes "Since the last report" found (None: no earlier period compared)."""
+    since = getattr(report, "since", None)
+    return None if since is None else since.count
+
+
+def show_since_last_report(report) -> None:
+    """"Since the last report": which earlier period, from where, and at most
+    :data:`SINCE_SHOWN` changes (new and resolved signals, verdicts that moved, the largest
+    moves: :func:`clusterqi.since.changes_since`), or why there is no comparison. Its section
+    carries the count (``data-clusterqi-changes``) for the index."""
+    since = getattr(report, "since", None)
+    if since is None:
+        return
+    heading = "<h2 id='since-last-report'>Since the last report</h2>"
+    if not since.compared:
+        _show("<section class='cqi-since' aria-labelledby='since-last-report'>" + heading
+              + f"<p>No comparison with an earlier period: {_e(since.reason)}.</p></section>")
+        return
+    period = since.period_text
+    period = f"the {period}" if period[:1].isdigit() else period
+    if since.previous_run:
+        source = f"the previous run ({Path(since.previous_run).parent.name or 'its manifest'})"
+    elif since.source.startswith("previous period"):
+        source = "the earlier period the run names"
+    else:
+        source = "the same length of time one quarter earlier"
+    intro = (f"Compared with {period}, {source}, recalculated from the data with today's "
+             "indicator definitions and the same disclosure control.")
+    if since.definitions_changed:
+        intro += (" The indicator definitions have changed since the previous run, so its "
+                  "published figures may differ from the earlier figures used here.")
+    changes = since.changes
+    if changes.empty:
+        body = f"<p>No change worth a mention since {_e(period)}.</p>"
+    else:
+        rows = []
+        for item in changes.head(SINCE_SHOWN).itertuples(index=False):
+            anchor = section_id("indicator", item.indicator_id)
+            text = item.sentence.split(": ", 1)[1] if ": " in item.sentence else item.sentence
+            rows.append(f"<li><a href='#{anchor}'>{_e(item.title)}</a>: {_e(text)} "
+                        f"<span class='cqi-reason'>({_e(_KIND_WORDS.get(item.kind, item.kind))})</span></li>")
+        more = len(changes) - SINCE_SHOWN
+        tail = (f"<p class='cqi-note'>{more} more change{'s' if more != 1 else ''} not listed.</p>"
+                if more > 0 else "")
+        body = f"<ul class='cqi-since-list'>{''.join(rows)}</ul>{tail}"
+    _show(f"<section class='cqi-since' aria-labelledby='since-last-report' "
+          f"data-clusterqi-changes='{len(changes)}'>{heading}"
+          f"<p class='cqi-note'>{_e(intro)}</p>{body}</section>")
 
 
 def _badge(word: str) -> str:

@@ -7,8 +7,11 @@ number of workers and a per-report timeout. :func:`load_run_file` checks it stri
 :func:`check_against_data` then adds the problems only the data can reveal (unknown cluster, board or
 HSCP; a period ending after the data's last month or starting before its first).
 
-Relative paths (``notebook``, ``data``, ``output``, ``local_measures``) are resolved against the
-folder holding the run file, so a run gives the same result whatever the current directory.
+Relative paths (``notebook``, ``data``, ``output``, ``local_measures``, ``previous_run``) are
+resolved against the folder holding the run file, so a run gives the same result whatever the
+current directory. ``previous_run`` names the previous run's folder or its ``manifest.json``
+("Since the last report" compares with its period); it becomes the report setting
+``previous_manifest``.
 
 Why one module of this size: a run file's model, its every-problem-at-once validation and the
 checks against the data are what ``clusterqi batch --dry-run`` reports; they belong together.
@@ -241,6 +244,7 @@ def load_run_file(path: str | Path) -> RunFile:
             raw[key] = base / raw[key]
     if isinstance(raw.get("data"), str) and raw["data"] != SYNTHETIC:
         raw["data"] = str(base / raw["data"])
+    _previous_run(raw, base, problems)
     if isinstance(raw.get("clusters"), dict):
         raw["clusters"] = _selection(raw["clusters"], problems)
     if isinstance(raw.get("timeout"), int) and not isinstance(raw.get("timeout"), bool):
@@ -257,6 +261,10 @@ def load_run_file(path: str | Path) -> RunFile:
         problems.append(f"key 'data': folder {raw['data']} not found; expected PHS files or 'synthetic'")
     if isinstance(raw.get("local_measures"), Path) and not raw["local_measures"].is_file():
         problems.append(f"key 'local_measures': file {raw['local_measures']} not found")
+    if run is not None and run.previous_manifest:
+        if Path(run.previous_manifest) == (Path(run.output) / "manifest.json").resolve():
+            problems.append("key 'previous_run': names this run's own manifest (rewritten as the run "
+                            "goes); point it at the earlier run's folder or a copy of its manifest")
     if run is not None:
         if run.notebook.is_file():
             problems.extend(_undeclared(run))
@@ -273,6 +281,29 @@ def load_run_file(path: str | Path) -> RunFile:
         raise DataError(_format(path, problems))
     assert run is not None
     return run
+
+
+def _previous_run(raw: dict, base: Path, problems: list[str]) -> None:
+    """``previous_run:`` (the previous run's folder or its manifest.json, relative to the run
+    file) becomes the report setting ``previous_manifest``, resolved like the other paths."""
+    key = "previous_run" if "previous_run" in raw else "previous_manifest"
+    if key == "previous_run" and "previous_manifest" in raw:
+        problems.append("key 'previous_run': previous_manifest is set too; give one of them")
+        raw.pop("previous_manifest")
+    value = raw.pop(key, None)
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"key '{key}': value {value!r} is not a path; expected the previous run's "
+                        "folder or its manifest.json")
+        return
+    path = base / value
+    path = path / "manifest.json" if path.is_dir() else path
+    if not path.is_file():
+        problems.append(f"key '{key}': file {path} not found; expected the previous run's "
+                        "manifest.json (or its folder)")
+        return
+    raw["previous_manifest"] = str(path.resolve())
 
 
 _DATASETS: dict[tuple, Any] = {}

@@ -101,3 +101,41 @@ def test_local_measure_is_released_with_its_pdsa_cycles(run_tables, synthetic_di
     practice_names = set(report.local.loc[report.local["level"] == "practice", "area_name"])
     assert practice_names and all(n.startswith("Member practice") for n in practice_names)
     assert len(report.local_annotations) == 2
+
+
+def test_since_the_last_report_names_the_earlier_period_after_what_to_discuss(
+        normal_cluster, run_tables, tmp_path):
+    """Without a previous run, the report compares with the same 12 months one quarter earlier,
+    recalculated from the data; the count travels in the header metadata and the section."""
+    import nbformat
+
+    from clusterqi.report_html import REPORT_METADATA_KEY
+
+    report = run_report(tmp_path, cluster_id=normal_cluster, period_end=SYNTHETIC_PERIOD_END,
+                        months=MONTHS, audience="cluster", indicator_table=str(run_tables))
+    page = report.html.read_text(encoding="utf-8")
+    section = re.search(r"<section class='cqi-since'[^>]*data-clusterqi-changes='(\d+)'.*?</section>", page, re.S)
+    assert section, "no 'Since the last report' section with its count"
+    text = section.group(0)
+    assert "<h2 id='since-last-report'>Since the last report</h2>" in text
+    assert ("Compared with the 12 months to Jun 2026, the same length of time one quarter earlier, "
+            "recalculated from the data") in text
+    count = int(section.group(1))
+    items = text.count("<li>")
+    assert items == min(count, 5)
+    if count == 0:
+        assert "No change worth a mention since the 12 months to Jun 2026." in text
+    assert page.index("id='what-to-discuss'") < section.start() < page.index("id='at-a-glance'")
+    executed = nbformat.read(report.notebook, as_version=4)
+    header = next(o["metadata"][REPORT_METADATA_KEY] for c in executed.cells for o in c.get("outputs", [])
+                  if REPORT_METADATA_KEY in o.get("metadata", {}))
+    assert header["changes"] == count
+
+
+def test_since_the_last_report_says_why_when_the_data_stop_short(normal_cluster, run_tables):
+    from clusterqi.report import build_report
+
+    report = build_report(cluster_id=normal_cluster, period_end=SYNTHETIC_PERIOD_END, months=MONTHS,
+                          indicator_table=str(run_tables), previous_period_end="2024-12")
+    assert report.since.compared is False and report.since.count is None
+    assert "the data do not reach back far enough" in report.since.reason
