@@ -1,10 +1,21 @@
 """Counts: which are small enough to suppress, rounding rules and size bands.
 
 The primitives disclosure control is built from, each a pure function of counts:
-:func:`suppress_small_counts` (1 to threshold-1), :func:`suppression_counts` (the count a row is
-judged on), :func:`round_counts` (OpenSAFELY's nearest-5 and midpoint-6) and :func:`size_band`
+:func:`suppress_small_counts` (1 to threshold-1), :func:`suppression_counts` (the count a row's
+numerator is judged on), :func:`row_counts` (every count a row releases: numerator, the
+denominator where it is a count, and the complement), :func:`small_count_rows` (primary
+suppression), :func:`round_counts` (OpenSAFELY's nearest-5 and midpoint-6) and :func:`size_band`
 (a size shown as a band, "5,000-7,499"). Also two helpers the release steps share for editing
 rows of a table in place.
+
+**Counts a row releases.** A row shows its numerator count (``numerator_items`` where present,
+else ``numerator``). A *proportion* (an indicator whose denominator is prescribing, e.g. the 4C
+share of antibacterial items) also shows its denominator, an item count, and with the two the
+complement (denominator - numerator: the non-4C items). A *rate*'s denominator is patient-days,
+not a small count. Each count has a *spec*: the measure and code list it counts
+(:func:`count_specs`, from the catalogue); two definitions counting the same codes and measure
+count the same thing, so the antibacterial-items indicator's numerator and the 4C share's
+denominator are one count, shown twice.
 
 Example usage::
 
@@ -27,6 +38,11 @@ from clusterqi.disclosure.policy import (
 )
 
 __all__ = [
+    "PROPORTION",
+    "RATE",
+    "count_specs",
+    "row_counts",
+    "small_count_rows",
     "BAND_MANTISSAS",
     "BAND_MAX_EXPONENT",
     "suppress_small_counts",
@@ -69,6 +85,75 @@ def suppression_counts(table: pd.DataFrame) -> pd.Series:
         return numerator
     items = pd.to_numeric(table[ITEMS_COLUMN], errors="coerce").astype(float)
     return items.where(items.notna(), numerator)
+
+
+PROPORTION, RATE = "proportion", "rate"
+
+
+def count_specs(indicator_ids, attrs: dict | None = None) -> dict[str, tuple[str, str | None]]:
+    """Per indicator id: (numerator count spec, denominator count spec or None).
+
+    A spec names what a count counts: ``repr(("items", code list))`` for catalogue indicators
+    (the item count behind any numerator, and a proportion's denominator when it counts items),
+    so two indicators counting the same codes share it. An id outside the catalogue (a local
+    measure, a test table) gets specs of its own: a proportion when the table's
+    ``attrs["measure"]["kind"]`` says so (local measures), else a rate (no denominator count).
+
+    Example usage::
+
+        specs = count_specs(["antibiotics_4c_share", "antibacterial_items_per_1000_per_day"])
+        specs["antibiotics_4c_share"][1] == specs["antibacterial_items_per_1000_per_day"][0]  # True
+    """
+    from clusterqi.indicators import load_catalogue  # the catalogue imports much: on demand
+
+    catalogue = load_catalogue()
+    measure = (attrs or {}).get("measure") or {}
+    local_kind = measure.get("kind") if isinstance(measure, dict) else None
+    out: dict[str, tuple[str, str | None]] = {}
+    for ind_id in indicator_ids:
+        ind = catalogue.get(ind_id)
+        if ind is not None:
+            numerator = repr(("items", ind.numerator.bnf_codes))
+            codes = getattr(ind.denominator, "bnf_codes", None)
+            counts_items = ind.kind == PROPORTION and getattr(ind.denominator, "measure", None) == "items"
+            out[ind_id] = (numerator, repr(("items", codes)) if counts_items else None)
+        else:
+            proportion = local_kind == PROPORTION and measure.get("id") in (None, ind_id)
+            out[ind_id] = (f"{ind_id}: numerator", f"{ind_id}: denominator" if proportion else None)
+    return out
+
+
+def row_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Every count a row releases, aligned with the table: ``numerator`` (the count
+    :func:`suppression_counts` judges), ``denominator`` (NaN unless the row's denominator is a
+    count: proportions), ``complement`` (denominator - numerator, proportions), and the specs
+    ``numerator_spec`` / ``denominator_spec`` (:func:`count_specs`)."""
+    ids = table["indicator_id"].astype("str")
+    specs = count_specs(ids.unique(), getattr(table, "attrs", None))
+    num_spec = ids.map({k: v[0] for k, v in specs.items()}).to_numpy(dtype=object)
+    den_spec = ids.map({k: v[1] for k, v in specs.items()}).to_numpy(dtype=object)
+    numerator = suppression_counts(table).to_numpy(dtype=float)
+    proportion = pd.notna(den_spec)
+    denominator = np.where(proportion, pd.to_numeric(table["denominator"], errors="coerce")
+                           .to_numpy(dtype=float), np.nan)
+    return pd.DataFrame({
+        "numerator": numerator, "denominator": denominator, "complement": denominator - numerator,
+        "numerator_spec": num_spec, "denominator_spec": den_spec,
+    }, index=table.index)
+
+
+def small_count_rows(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Primary suppression: rows releasing a count from 1 to ``threshold - 1``: the numerator
+    count, or for a proportion its denominator or its complement (denominator - numerator).
+
+    Example usage::
+
+        small_count_rows(table, threshold=5)   # boolean mask, one per row
+    """
+    counts = row_counts(table)
+    return (suppress_small_counts(counts["numerator"], threshold)
+            | suppress_small_counts(counts["denominator"], threshold)
+            | suppress_small_counts(counts["complement"], threshold))
 
 
 def round_counts(counts, rule: str) -> np.ndarray:

@@ -30,6 +30,7 @@ from clusterqi.disclosure.scrub import _scrub_practice_mentions
 from clusterqi.disclosure.suppression import (
     _check_table,
     _given_marks,
+    _withhold_hidden_denominators,
     _withhold_suppressed_comparators,
     suppress_cells,
 )
@@ -106,6 +107,7 @@ def apply_disclosure(
     if "interpretation" in table.columns:
         table.loc[suppressed, "interpretation"] = SUPPRESSED_TEXT
     _withhold_suppressed_comparators(table, suppressed)
+    _withhold_hidden_denominators(table, marks)
     reasons = np.where(
         primary[suppressed],
         f"numerator between 1 and {policy.threshold - 1} (threshold {policy.threshold})",
