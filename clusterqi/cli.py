@@ -135,8 +135,9 @@ def _add_fetch(sub: argparse._SubParsersAction) -> None:
         help="download the latest PHS files from the PHS open data portal",
         description=(
             "Download the latest GP practice details and populations releases, the last N months "
-            "of prescriber-location prescribing (pitcYYYYMM.csv) and the board and HSCP lookups "
-            "from the PHS open data portal into DATA_DIR, skipping files already there and "
+            "of prescriber-location prescribing (pitcYYYYMM.csv), the board and HSCP lookups "
+            "and the Scottish Index of Multiple Deprivation by Data Zone (simd2020v2_22062020.csv, "
+            "for each cluster's context and peer clusters) from the PHS open data portal into DATA_DIR, skipping files already there and "
             "unchanged, and record every file in DATA_DIR/fetch.json. Then run "
             "`clusterqi validate DATA_DIR`, or point a batch run file's `data:` at DATA_DIR. "
             "Exit code 1 when the portal cannot give a file (the message names the dataset and "

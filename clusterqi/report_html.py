@@ -366,6 +366,7 @@ def render_html(executed_notebook: str | os.PathLike | nbformat.NotebookNode, ou
             "banner": banner,
             "download": "" if download_in_body else download,
             "discuss": str(int(header["discuss"])) if isinstance(header.get("discuss"), int) else "",
+            "changes": str(int(header["changes"])) if isinstance(header.get("changes"), int) else "",
             "toc_placeholder": "" if in_body else TOC_PLACEHOLDER,
         }
     }

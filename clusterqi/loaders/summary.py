@@ -50,7 +50,8 @@ def dataset_summary(data: Dataset) -> str:
     lines = [
         f"Files read: {len(data.sources)} ("
         + ", ".join(f"{kinds.get(k, 0)} {k}" for k in ("practices", "populations", "prescribing"))
-        + ", lookups)",
+        + ", lookups" + (", deprivation (SIMD)" if getattr(data, "simd", None) is not None else "")
+        + ")",
         f"Practice releases: {len(releases)} (" + ", ".join(f"{d:%Y-%m-%d}" for d in releases) + ")",
         f"Practices: {len(p):,} seen, {len(open_now):,} in the latest release; "
         f"list size {int(open_now['list_size'].sum()):,}",
