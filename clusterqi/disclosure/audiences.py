@@ -13,6 +13,7 @@ Example usage::
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import numpy as np
@@ -29,12 +30,13 @@ from clusterqi.disclosure.policy import (
     ITEMS_COLUMN,
     MIN_PRACTICES_FOR_PSEUDONYMS,
     PSEUDONYM_PREFIX,
-    RELEASED_RELIABILITY_DECIMALS,
     RELEASED_SIGNIFICANT_FIGURES,
     DisclosurePolicy,
     DisclosurePolicyError,
     NotReleasableError,
     banded_rounded,
+    banded_withheld,
+    pseudonym_withheld,
 )
 from clusterqi.disclosure.pseudonyms import _cluster_members
 from clusterqi.vocabulary import AUDIENCES, CLUSTER, PRACTICE
@@ -42,6 +44,7 @@ from clusterqi.vocabulary import audience as _audience
 
 __all__ = [
     "require_releasable",
+    "coarsening_note",
 ]
 
 def _check_policy_against(table: pd.DataFrame, policy: DisclosurePolicy) -> None:
@@ -133,36 +136,229 @@ def _apply_audience(
         ))
 
     small_clusters = set(practices_per_cluster[practices_per_cluster < MIN_PRACTICES_FOR_PSEUDONYMS].index)
-    small = (table["level"] == CLUSTER) & table["area_id"].isin(small_clusters)
-    banded = hidden | small
-    if banded.any():
-        _band_sizes(table, banded.to_numpy())
-        logs.append(_summary_row(
-            "numerator, denominator; values rounded to "
-            f"{RELEASED_SIGNIFICANT_FIGURES} significant figures",
-            "pseudonymised practices and clusters of fewer than "
-            f"{MIN_PRACTICES_FOR_PSEUDONYMS} practices", "banded size",
-            "an exact size identifies a practice: sizes shown only as bands, placed at the band "
-            "midpoint",
-        ))
+    small = ((table["level"] == CLUSTER) & table["area_id"].isin(small_clusters)).to_numpy()
+    hidden = hidden.to_numpy()
+    if hidden.any():
+        withheld = _coarsen(table, hidden, pseudonymised=True, threshold=policy.threshold)
+        logs.extend(_coarsening_log(
+            "pseudonymised practices", shared_band=True, values_withheld=withheld,
+            reason="a practice's exact size or count, or figures that fix them (exact Wilson "
+                   "and Poisson / Byar's limits, SPC limits, reliability, the rest of its "
+                   "cluster), identify it through the public practice list"))
+    if small.any():
+        withheld = _coarsen(table, small, pseudonymised=False, threshold=policy.threshold)
+        logs.extend(_coarsening_log(
+            f"clusters of fewer than {_WORDS[MIN_PRACTICES_FOR_PSEUDONYMS]} practices", shared_band=False,
+            values_withheld=withheld,
+            reason="such a cluster's figures are one or two practices' figures: its exact counts "
+                   "would be those practices' counts"))
     return table, logs
 
 
-def _band_sizes(table: pd.DataFrame, banded: np.ndarray) -> None:
-    band = size_band(table.loc[banded, "denominator"])
-    _replace_rows(table, banded, "plot_size", band["midpoint"].to_numpy())
-    _replace_rows(table, banded, "numerator", np.nan)
-    if ITEMS_COLUMN in table.columns:
-        _replace_rows(table, banded, ITEMS_COLUMN, np.nan)
-    _replace_rows(table, banded, "denominator", np.nan)
-    for column in banded_rounded():
+def coarsening_note(policy: DisclosurePolicy) -> str:
+    """One plain sentence for the page saying what is coarsened for ``policy``'s audience, and why.
+
+    Empty for an audience that sees every practice as it is (the analyst).
+
+    Example usage::
+
+        coarsening_note(DisclosurePolicy(cluster_id="dundee-4"))
+        # "Member practices' figures are rounded to 2 significant figures, ..."
+    """
+    if not policy.record.pseudonymises:
+        return ""
+    others = "The other member practices'" if policy.record.reveals_practice else "Member practices'"
+    return (f"{others} figures are rounded to {RELEASED_SIGNIFICANT_FIGURES} significant figures "
+            "without intervals, and their sizes are shown only in bands shared by at least "
+            f"{MIN_PRACTICES_FOR_PSEUDONYMS} practices, so that no practice can be identified "
+            "from them; their colours and verdicts come from the exact figures.")
+
+
+#: Numbers in the log's words are spelt out: a digit there could be mistaken for (or be) a count.
+_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def _coarsening_log(who: str, shared_band: bool, values_withheld: int, reason: str) -> list[pd.DataFrame]:
+    size = ("size shown only as a band shared by each practice's size group (at least "
+            f"{_WORDS[MIN_PRACTICES_FOR_PSEUDONYMS]} practices, or all of them) and placed at its "
+            "midpoint" if shared_band else "size shown only as a band, placed at its midpoint")
+    withheld = ", ".join(banded_withheld() + (pseudonym_withheld() if shared_band else ()))
+    return [
+        _summary_row("numerator, numerator_items, denominator", who, "banded size",
+                     f"{size}: {reason}"),
+        _summary_row(f"value and comparator values{'' if shared_band else ', SPC lines'}", who,
+                     f"rounded to {_WORDS[RELEASED_SIGNIFICANT_FIGURES]} significant figures, or one",
+                     "a rounded value with a banded size is consistent with many numerators and "
+                     f"denominators (at least {_WORDS[MIN_CONSISTENT_NUMERATORS]} numerators"
+                     + (", and every practice of the size group" if shared_band else "")
+                     + "); one figure where two would say more, and the value withheld where "
+                     "one would" + (" (some values here)" if values_withheld else "")
+                     + "; verdicts, colours and SPC signals use the exact figures"),
+        _summary_row(withheld, who, "withheld",
+                     "these figures depend on the exact count or size and would give them back"),
+    ]
+
+
+def _size_groups(table: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """Pseudonymised practice (``area_id``) -> size group: practices ordered by their typical
+    size (mean rank of denominator within each cell), split into consecutive groups of at least
+    :data:`MIN_PRACTICES_FOR_PSEUDONYMS` (all of them when there are fewer than twice that).
+
+    One grouping for every indicator and month, so that a practice's bands in different cells
+    always span the same practices and intersecting them narrows nothing down.
+    """
+    part = table.loc[rows, ["indicator_id", "period_type", "period", "area_id", "denominator"]]
+    rank = (pd.to_numeric(part["denominator"], errors="coerce")
+            .groupby([part["indicator_id"], part["period_type"], part["period"]]).rank(pct=True))
+    typical = rank.groupby(part["area_id"].astype(str)).mean().fillna(0.5)
+    order = sorted(typical.index, key=lambda a: (typical[a], a))
+    n = len(order)
+    n_groups = max(1, n // MIN_PRACTICES_FOR_PSEUDONYMS)
+    return pd.Series((np.arange(n) * n_groups) // n, index=order)
+
+
+def _shared_bands(table: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """Band per row of pseudonymised practices: in each cell (indicator, period), the span from the
+    lowest to the highest standard band (:func:`size_band`) of the row's size group; withheld
+    where fewer than two of the group's practices have a row in the cell."""
+    part = table.loc[rows, ["indicator_id", "period_type", "period", "area_id", "denominator"]]
+    group = part["area_id"].astype(str).map(_size_groups(table, rows))
+    own = size_band(part["denominator"])
+    keys = [part["indicator_id"].to_numpy(), part["period_type"].to_numpy(), part["period"].to_numpy(),
+            group.to_numpy()]
+    frame = pd.DataFrame({"k0": keys[0], "k1": keys[1], "k2": keys[2], "k3": keys[3],
+                          "lower": own["lower"].to_numpy(), "upper": own["upper"].to_numpy()})
+    by = frame.groupby(["k0", "k1", "k2", "k3"], dropna=False)
+    lower = by["lower"].transform("min").to_numpy()
+    upper = by["upper"].transform("max").to_numpy()
+    present = by["lower"].transform("count").to_numpy()
+    ok = (present >= 2) & np.isfinite(lower) & np.isfinite(upper)
+    label = np.array([f"{lo:,.0f}-{hi - 1:,.0f}" if good else None
+                      for lo, hi, good in zip(lower, upper, ok)], dtype=object)
+    zero = ok & (upper <= 1)
+    label[zero] = "0"
+    midpoint = np.where(ok, np.where(zero, 0.0, (lower + upper) / 2), np.nan)
+    return pd.DataFrame({"band": label, "midpoint": midpoint, "lower": np.where(ok, lower, np.nan),
+                         "upper": np.where(ok, upper, np.nan), "group": group.to_numpy()})
+
+
+def _coarsen(table: pd.DataFrame, rows: np.ndarray, pseudonymised: bool, threshold: int) -> int:
+    """Release only what cannot fix a row's counts: sizes as bands, values rounded by
+    :func:`_released_values`, count-dependent figures withheld. Returns how many values were
+    withheld.
+
+    ``pseudonymised`` rows (member practices) share their size group's band; other banded rows
+    (clusters of fewer than 3 practices, named anyway) get their own standard band and keep
+    their SPC lines, rounded, for the cluster's SPC chart.
+    """
+    band = _shared_bands(table, rows) if pseudonymised else size_band(table.loc[rows, "denominator"])
+    if pseudonymised:
+        group = pd.Series(band["group"].to_numpy())
+    else:  # a cluster is its own group
+        group = pd.Series(np.arange(int(rows.sum())))
+    value = _released_values(table.loc[rows], band, group, threshold)
+    _replace_rows(table, rows, "denominator_band", band["band"].to_numpy())
+    _replace_rows(table, rows, "plot_size", band["midpoint"].to_numpy())
+    for column in ("numerator", ITEMS_COLUMN, "denominator"):
         if column in table.columns:
-            values = _floats(table[column])[banded]
-            _replace_rows(table, banded, column,
+            _replace_rows(table, rows, column, np.nan)
+    withheld = banded_withheld() + (pseudonym_withheld() if pseudonymised else ())
+    for column in withheld:
+        if column in table.columns:
+            _replace_rows(table, rows, column, np.nan)
+    for column in banded_rounded():
+        if column in table.columns and column not in withheld and column != "value":
+            values = _floats(table[column])[rows]
+            _replace_rows(table, rows, column,
                           _round_significant_array(values, RELEASED_SIGNIFICANT_FIGURES))
-    if "reliability" in table.columns:
-        values = _floats(table["reliability"])[banded]
-        _replace_rows(table, banded, "reliability", np.round(values, RELEASED_RELIABILITY_DECIMALS))
+    shown = np.isfinite(_floats(table["value"])[rows])
+    _replace_rows(table, rows, "value", value)
+    return int((shown & np.isnan(value)).sum())
+
+
+#: A count a row's printed value must leave open: at least this many numerators fit it.
+MIN_CONSISTENT_NUMERATORS = 3
+_WINDOW = 64
+
+
+def _half_unit(printed: np.ndarray, figures: int) -> np.ndarray:
+    """Half a unit in the last place of ``printed`` shown to ``figures`` significant figures."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 0.5 * 10.0 ** (np.floor(np.log10(np.abs(printed))) - figures + 1)
+
+
+def _released_values(rows: pd.DataFrame, band: pd.DataFrame, group: pd.Series,
+                     threshold: int) -> np.ndarray:
+    """The value each banded row releases: rounded to :data:`RELEASED_SIGNIFICANT_FIGURES`
+    significant figures, or to 1 where 2 would be too precise, or withheld where even 1 is.
+
+    A printed value v (half-unit tol) with the size only in the band [L, H] is consistent with
+    the pairs (x, n): n a whole number in the band, x a whole number from ``threshold`` up
+    (smaller counts are suppressed, so a shown value has at least that many) with
+    |x / n * m - v| <= tol. A precision is used only where (a) at least
+    :data:`MIN_CONSISTENT_NUMERATORS` numerators fit the band and (b) every practice of the row's
+    size group present in the cell could have given the printed value with its own exact
+    denominator, so the value narrows the group down no further than the band does. Values of
+    0 (a zero count) stay 0. Only count numerators are checked (a dose or cost numerator is not
+    a whole number of anything); their values are rounded to 2 figures.
+    """
+    value = _floats(rows["value"])
+    x = _floats(rows["numerator"])
+    n = _floats(rows["denominator"])
+    items = _floats(rows[ITEMS_COLUMN]) if ITEMS_COLUMN in rows.columns else x
+    counted = (x == items) & (x > 0) & np.isfinite(n) & (n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.where(counted, value * n / x, np.nan)
+    low, high = band["lower"].to_numpy(dtype=float), band["upper"].to_numpy(dtype=float) - 1
+    keys = pd.DataFrame({"i": rows["indicator_id"].to_numpy(), "t": rows["period_type"].to_numpy(),
+                         "p": rows["period"].to_numpy(), "g": group.to_numpy()})
+    cell = keys.groupby(["i", "t", "p", "g"], dropna=False, sort=False).ngroup().to_numpy()
+    out = np.full(len(value), np.nan)
+    pending = np.isfinite(value)
+    out[pending & (value == 0)] = 0.0
+    pending &= value != 0
+    for figures in range(RELEASED_SIGNIFICANT_FIGURES, 0, -1):
+        printed = _round_significant_array(value, figures)
+        tol = _half_unit(printed, figures) * (1 - 1e-9)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lo, hi = (printed - tol) / m, (printed + tol) / m
+        ok = ~counted | (_enough_numerators(lo, hi, low, high, threshold)
+                         & _every_member_fits(lo, hi, n, cell, threshold))
+        take = pending & ok
+        out[take] = printed[take]
+        pending &= ~take
+    return out
+
+
+def _enough_numerators(lo, hi, low, high, threshold: int) -> np.ndarray:
+    """(a): at least MIN_CONSISTENT_NUMERATORS whole x >= threshold with a whole n in [low, high],
+    n >= x, x / n in [lo, hi] (checked over a window of x from the smallest possible)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        first = np.maximum(threshold, np.ceil(low * lo))
+        first = np.where(np.isfinite(first), first, 0.0)
+        xs = first[:, None] + np.arange(_WINDOW)[None, :]
+        n_min = np.maximum(np.maximum(np.ceil(xs / hi[:, None]), low[:, None]), xs)
+        n_max = np.minimum(np.floor(xs / lo[:, None]), high[:, None])
+        fits = (n_min <= n_max) & np.isfinite(n_min) & np.isfinite(n_max)
+    return fits.sum(axis=1) >= MIN_CONSISTENT_NUMERATORS
+
+
+def _every_member_fits(lo, hi, n, cell: np.ndarray, threshold: int) -> np.ndarray:
+    """(b): for each row, every row of its cell (its size group's practices) has a whole
+    x >= threshold, x <= n_j, with x / n_j in [lo, hi] of the row's printed value."""
+    ok = np.ones(len(n), dtype=bool)
+    order = np.argsort(cell, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(cell[order]) != 0, True])
+    for start, stop in itertools.pairwise(bounds):
+        members = order[start:stop]
+        sizes = n[members][np.isfinite(n[members])]
+        if len(members) < 2 or not len(sizes):
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_low = np.maximum(threshold, np.ceil(sizes[None, :] * lo[members, None]))
+            x_high = np.minimum(np.floor(sizes[None, :] * hi[members, None]), sizes[None, :])
+        ok[members] = (x_low <= x_high).all(axis=1)
+    return ok
 
 
 def require_releasable(table: pd.DataFrame, audience: str) -> None:

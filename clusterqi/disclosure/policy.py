@@ -3,10 +3,11 @@
 :class:`DisclosurePolicy` is what :func:`clusterqi.disclosure.apply_disclosure` applies. The
 constants here are the policy's numbers and words (PHS: counts of 1-4 are suppressed and carry
 the statistical qualifier ``c``). Which columns are derived from a row's numerator (withheld with
-it, rounded away, banded) is :func:`numerator_derived`, :func:`unrounded_giveaways` and
-:func:`banded_rounded`: the fixed columns below plus every comparator's columns, read from the
-comparator registry (:mod:`clusterqi.vocabulary`) when asked, so a new comparator is covered
-without being listed here.
+it, rounded away, banded) is :func:`numerator_derived`, :func:`unrounded_giveaways`,
+:func:`banded_rounded`, :func:`banded_withheld` and :func:`pseudonym_withheld`: the fixed
+columns below plus every comparator's columns, read from the comparator registry
+(:mod:`clusterqi.vocabulary`) when asked, so a new comparator is covered without being listed
+here.
 
 Example usage::
 
@@ -45,6 +46,8 @@ __all__ = [
     "numerator_derived",
     "unrounded_giveaways",
     "banded_rounded",
+    "banded_withheld",
+    "pseudonym_withheld",
     "DisclosurePolicyError",
     "NotReleasableError",
     "DisclosurePolicy",
@@ -62,9 +65,15 @@ MIN_PRACTICES_FOR_PSEUDONYMS = 3
 ROUNDING_MULTIPLE = 5
 #: Width of the "midpoint-6" bins: 1-6 -> 3, 7-12 -> 9, ... (OpenSAFELY roundmid_any, to=6).
 MIDPOINT_ROUNDING_WIDTH = 6
-#: Significant figures kept for values, intervals and limits of a pseudonymised unit.
-RELEASED_SIGNIFICANT_FIGURES = 3
-#: Decimal places kept for a pseudonymised unit's reliability (tau2 / (tau2 + s2) gives s2).
+#: Significant figures kept for the value (and comparator values, SPC lines) of a banded row: a
+#: pseudonymised practice, or a cluster of fewer than MIN_PRACTICES_FOR_PSEUDONYMS practices.
+#: Two figures is a grid step of 1% to 10% of the value (a half-step of 0.5% to 5%): wide enough
+#: that, with the size known only as a band, many numerator / denominator pairs give the printed
+#: figure (docs/disclosure.md), and fine enough that the chart still ranks the practices.
+RELEASED_SIGNIFICANT_FIGURES = 2
+#: Decimal places of a banded unit's reliability in earlier releases. Reliability is now withheld
+#: on banded rows (:func:`banded_withheld`: tau2 / (tau2 + s2) gives s2, hence the size); kept so
+#: that code importing it still runs.
 RELEASED_RELIABILITY_DECIMALS = 1
 #: Label of a pseudonymised practice, followed by a letter.
 PSEUDONYM_PREFIX = "Member practice"
@@ -91,8 +100,17 @@ NUMERATOR_DERIVED_FIXED = (
 _UNROUNDED_FIXED = ("numerator_items", "lower_95", "upper_95", "lower_998", "upper_998",
                     "reliability", "cl", "lcl", "ucl")
 #: Numeric columns besides comparator values rounded to RELEASED_SIGNIFICANT_FIGURES on a
-#: pseudonymised (banded) row.
-_BANDED_FIXED = ("value", "lower_95", "upper_95", "lower_998", "upper_998", "cl", "lcl", "ucl")
+#: banded row (a pseudonymised practice, or a cluster of fewer than 3 practices).
+_BANDED_FIXED = ("value", "cl", "lcl", "ucl")
+#: Columns withheld on a banded row: exact Wilson and Poisson / Byar's limits depend on the count,
+#: so the limits (even rounded) give the numerator and denominator back; reliability gives the
+#: sampling variance, hence the size.
+_BANDED_WITHHELD = ("lower_95", "upper_95", "lower_998", "upper_998", "reliability")
+#: Columns further withheld on a pseudonymised practice's row: its SPC limits (their width is set
+#: by the month's denominator) and, by :func:`pseudonym_withheld`, the value of every comparator
+#: pooled from its own cluster (with the cluster's exact totals, the rest of the cluster gives
+#: the practice's size).
+_PSEUDONYM_WITHHELD_FIXED = ("cl", "lcl", "ucl")
 
 
 def numerator_derived() -> tuple[str, ...]:
@@ -109,6 +127,19 @@ def unrounded_giveaways() -> tuple[str, ...]:
 def banded_rounded() -> tuple[str, ...]:
     """Numeric columns rounded to RELEASED_SIGNIFICANT_FIGURES on a banded row."""
     return _BANDED_FIXED + vocabulary.value_columns()
+
+
+def banded_withheld() -> tuple[str, ...]:
+    """Numeric columns withheld on a banded row (the intervals and reliability)."""
+    return _BANDED_WITHHELD
+
+
+def pseudonym_withheld() -> tuple[str, ...]:
+    """Numeric columns withheld on a pseudonymised practice's row besides :func:`banded_withheld`:
+    its SPC limits and the value of every comparator pooled from the practice's own cluster."""
+    own_cluster = tuple(c.value_column for c in vocabulary.comparators()
+                        if c.area_level == vocabulary.CLUSTER and vocabulary.PRACTICE in c.unit_levels)
+    return _PSEUDONYM_WITHHELD_FIXED + own_cluster
 
 
 class DisclosurePolicyError(ValueError):

@@ -10,7 +10,8 @@ finding pins a hidden figure down (the tests count those):
 - :func:`invert_intervals` / :func:`invert_released`: integer numerators and denominators that
   reproduce a printed value and its 95% / 99.8% limits (Wilson for shares; exact Poisson / Byar's
   for rates per 1,000 patients per day, whose denominator is patient-days, so list size =
-  denominator / days);
+  denominator / days); :func:`invert_banded`: those that reproduce a printed value with the
+  denominator in its published band (a row printed without limits);
 - :func:`match_pseudonyms`: "Member practice X" -> the real practice of that cluster with a
   consistent list size (recovered, or the published band);
 - :func:`complement_and_shared_counts`: a share whose denominator equals another indicator's
@@ -47,6 +48,8 @@ __all__ = [
     "indicator_facts",
     "printed_tolerance",
     "invert_intervals",
+    "invert_banded",
+    "printed_figures",
     "invert_released",
     "period_days",
     "public_practices",
@@ -240,16 +243,36 @@ def printed_tolerance(printed: float, figures: int = PRINTED_FIGURES) -> float:
     return 0.5 * 10.0 ** (np.floor(np.log10(abs(printed))) - figures + 1) * (1 + 1e-9)
 
 
-def _limits_match(computed: np.ndarray, printed: float) -> np.ndarray:
+def printed_figures(*printed: float) -> int:
+    """The significant figures a row's figures were printed to, as the intruder reads them: the
+    most digits any of them shows (trailing zeros of a whole number not counted), at least 1.
+
+    A CSV drops trailing zeros ("5.0" is read as 5), so a row whose every figure ends in zeros
+    reads as coarser than it was printed: the intruder then allows more candidates, never fewer
+    than the truth.
+    """
+    most = 1
+    for value in printed:
+        if value is None or not np.isfinite(value) or value == 0:
+            continue
+        text = np.format_float_positional(abs(float(value)), trim="-")
+        digits = text.replace(".", "").lstrip("0")
+        if "." not in text:
+            digits = digits.rstrip("0")
+        most = max(most, len(digits))
+    return most
+
+
+def _limits_match(computed: np.ndarray, printed: float, figures: int = PRINTED_FIGURES) -> np.ndarray:
     if not np.isfinite(printed):
         return np.ones(computed.shape, dtype=bool)
-    return np.abs(computed - printed) <= printed_tolerance(printed)
+    return np.abs(computed - printed) <= printed_tolerance(printed, figures)
 
 
 def invert_intervals(value: float, lower_95: float = np.nan, upper_95: float = np.nan,
                      lower_998: float = np.nan, upper_998: float = np.nan, kind: str = "rate",
                      multiplier: float = 1000.0, max_count: int = 20000,
-                     max_denominator: int = 20000) -> pd.DataFrame:
+                     max_denominator: int = 20000, figures: int = PRINTED_FIGURES) -> pd.DataFrame:
     """Integer numerators (and denominators) reproducing a printed value and limits.
 
     ``kind="rate"``: the count's limits (exact Poisson below 10, Byar's from 10: the
@@ -258,7 +281,7 @@ def invert_intervals(value: float, lower_95: float = np.nan, upper_95: float = n
     with every printed figure (``denominator_low``..``denominator_high``, patient-days for a
     rate per 1,000 patients per day). ``kind="share"``: every n <= ``max_denominator`` and x with
     Wilson's interval (:func:`clusterqi.stats.wilson_ci`) matching. Printed figures are taken
-    as rounded to :data:`PRINTED_FIGURES` significant figures. Returns one row per candidate:
+    as rounded to ``figures`` significant figures (:data:`PRINTED_FIGURES` unless given). Returns one row per candidate:
     ``numerator, denominator_low, denominator_high``.
     """
     from clusterqi.stats import wilson_ci
@@ -271,7 +294,7 @@ def invert_intervals(value: float, lower_95: float = np.nan, upper_95: float = n
         return pd.DataFrame(columns=["numerator", "denominator_low", "denominator_high"])
     if kind == "rate":
         x = np.arange(1, max_count + 1, dtype=float)
-        tol = printed_tolerance(value)
+        tol = printed_tolerance(value, figures)
         # d from the value: x * m / (value +- tol)
         low = x * multiplier / (value + tol)
         high = x * multiplier / max(value - tol, 1e-300)
@@ -279,7 +302,7 @@ def invert_intervals(value: float, lower_95: float = np.nan, upper_95: float = n
             if not np.isfinite(figure):
                 continue
             count = _count_limits(max_count, confidence, side)
-            t = printed_tolerance(figure)
+            t = printed_tolerance(figure, figures)
             low = np.maximum(low, count * multiplier / (figure + t))
             if figure - t > 0:
                 high = np.minimum(high, count * multiplier / (figure - t))
@@ -289,7 +312,7 @@ def invert_intervals(value: float, lower_95: float = np.nan, upper_95: float = n
                              "denominator_high": np.floor(high[ok] + 1e-9)})
     # share: value = x / n * multiplier
     n = np.arange(1, max_denominator + 1, dtype=float)
-    tol = printed_tolerance(value)
+    tol = printed_tolerance(value, figures)
     x_low = np.maximum(np.ceil((value - tol) / multiplier * n - 1e-9), 0)
     x_high = np.minimum(np.floor((value + tol) / multiplier * n + 1e-9), n)
     counts = np.clip(x_high - x_low + 1, 0, None).astype(int)
@@ -298,9 +321,41 @@ def invert_intervals(value: float, lower_95: float = np.nan, upper_95: float = n
     for figure, confidence, side in printed:       # keep only candidates matching each printed limit
         if np.isfinite(figure) and len(nn):
             bound = wilson_ci(xx, nn, confidence=confidence)[side].to_numpy() * multiplier
-            ok = _limits_match(bound, figure)
+            ok = _limits_match(bound, figure, figures)
             nn, xx = nn[ok], xx[ok]
     return pd.DataFrame({"numerator": xx.astype(int), "denominator_low": nn, "denominator_high": nn})
+
+
+def invert_banded(value: float, band_low: float, band_high: float, kind: str = "rate",
+                  multiplier: float = 1000.0, figures: int = PRINTED_FIGURES,
+                  max_candidates: int = 100000, min_count: int = 1) -> pd.DataFrame:
+    """Integer numerators x for which some whole denominator n in the published band
+    [``band_low``, ``band_high``] gives the printed value: ``x / n * multiplier`` within half a
+    unit of its last printed figure (``figures`` significant figures), x <= n for a share, and
+    x >= ``min_count`` (an intruder who knows the threshold knows a shown count is at least it).
+
+    What an intruder can say about a row printed with its value and its size band only. Returns
+    one row per candidate numerator with the range of denominators that fit
+    (``numerator, denominator_low, denominator_high``), at most ``max_candidates`` rows (more
+    candidates than that are as good as none).
+    """
+    empty = pd.DataFrame(columns=["numerator", "denominator_low", "denominator_high"])
+    if not (np.isfinite(value) and value > 0 and np.isfinite(band_low) and np.isfinite(band_high)):
+        return empty
+    tol = printed_tolerance(value, figures)
+    low_rate, high_rate = (value - tol) / multiplier, (value + tol) / multiplier
+    first = max(1, min_count, int(np.ceil(band_low * low_rate - 1e-9)))
+    last = int(np.floor(band_high * high_rate + 1e-9))
+    if last < first:
+        return empty
+    x = np.arange(first, min(last, first + max_candidates - 1) + 1, dtype=float)
+    n_low = np.maximum(np.ceil(x / high_rate - 1e-9), band_low)
+    n_high = np.minimum(np.floor(x / low_rate + 1e-9) if low_rate > 0 else np.inf, band_high)
+    if kind == "share":
+        n_low = np.maximum(n_low, x)
+    ok = n_low <= n_high
+    return pd.DataFrame({"numerator": x[ok].astype(int), "denominator_low": n_low[ok],
+                         "denominator_high": n_high[ok]})
 
 
 @functools.lru_cache(maxsize=16)
@@ -321,21 +376,37 @@ def period_days(period: str) -> int:
 
 
 def invert_released(cells: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.DataFrame:
-    """:func:`invert_intervals` on every released row whose numerator is hidden but whose limits
-    are printed (the numbers CSV rows). One row per attacked row: its keys, ``candidates``
-    (distinct numerators), ``numerator`` (when unique), the denominator range and, for rates
-    per day, ``list_size_low``/``list_size_high``; ``recovered`` is True when one numerator
-    is left."""
+    """Every released row whose numerator is hidden but whose value is printed with its limits or
+    its size band (the numbers CSV rows), attacked: :func:`invert_intervals` where limits are
+    printed (candidates then kept only where their denominator fits the band, if one is printed),
+    else :func:`invert_banded`. Each row's figures are read at the precision they were printed to
+    (:func:`printed_figures`). One row per attacked row: its keys, ``candidates`` (distinct
+    numerators), ``numerator`` (when unique), the denominator range and, for rates per day,
+    ``list_size_low``/``list_size_high``; ``recovered`` is True when one numerator is left."""
     facts = indicator_facts() if facts is None else facts
+    limits = ["lower_95", "upper_95", "lower_998", "upper_998"]
+    bands = cells["band"].map(_band_range)
+    band_low = bands.map(lambda b: b[0]).astype(float)
+    band_high = bands.map(lambda b: b[1]).astype(float)
+    has_limits = cells[limits].notna().any(axis=1)
     rows = cells[(cells["source"] == "csv") & cells["numerator"].isna() & cells["value"].gt(0)
-                 & cells[["lower_95", "upper_95", "lower_998", "upper_998"]].notna().any(axis=1)]
+                 & (has_limits | band_low.notna())]
     out = []
-    for r in rows.to_dict("records"):
+    for i, r in zip(rows.index, rows.to_dict("records")):
         fact = facts.loc[r["indicator_id"]]
         if not fact["items"]:      # a dose or cost numerator: its value is not count / size
             continue
-        found = invert_intervals(r["value"], r["lower_95"], r["upper_95"], r["lower_998"],
-                                 r["upper_998"], kind=fact["kind"], multiplier=fact["multiplier"])
+        figures = printed_figures(r["value"], *(r[c] for c in limits))
+        low, high = band_low[i], band_high[i]
+        if has_limits[i]:
+            found = invert_intervals(r["value"], r["lower_95"], r["upper_95"], r["lower_998"],
+                                     r["upper_998"], kind=fact["kind"], multiplier=fact["multiplier"],
+                                     figures=figures)
+            if np.isfinite(low) and len(found):
+                found = found[(found["denominator_high"] >= low) & (found["denominator_low"] <= high)]
+        else:
+            found = invert_banded(r["value"], low, high, kind=fact["kind"],
+                                  multiplier=fact["multiplier"], figures=figures)
         distinct = found["numerator"].unique()
         record = {k: r[k] for k in ("indicator_id", "area", "level", "period_type", "period", "band")}
         record.update(candidates=len(distinct), recovered=len(distinct) == 1,

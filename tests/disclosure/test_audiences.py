@@ -105,11 +105,14 @@ def test_pseudonymised_rows_show_banded_size_not_exact_numerator_or_denominator(
     numeric = practice.select_dtypes("number").to_numpy().ravel()
     numeric = numeric[~np.isnan(numeric)]
     assert not (set(numeric) & (exact_sizes | exact_denominators))
-    # plot_size is the band midpoint, e.g. a 4,120-patient practice: 123,600 patient-days
-    assert set(practice["plot_size"]) <= {175_000.0, 375_000.0, 625_000.0, 1_750_000.0, 6250.0, 17_500.0}
-    # values to 3 significant figures: the size cannot be solved back from value and interval
+    # five practices are one size group: in each cell they share one band, placed at its midpoint
+    cell = ["indicator_id", "period_type", "period"]
+    assert (practice.groupby(cell)["denominator_band"].nunique() == 1).all()
+    assert (practice.groupby(cell)["plot_size"].nunique() == 1).all()
+    # values to 2 significant figures (or 1), without intervals
     for value in practice["value"].dropna():
-        assert value == 0 or float(f"{value:.3g}") == value
+        assert value == 0 or float(f"{value:.2g}") == value
+    assert practice[["lower_95", "upper_95", "lower_998", "upper_998"]].isna().all().all()
 
 
 def test_small_own_cluster_withholds_practice_rows_and_logs_why(table):
