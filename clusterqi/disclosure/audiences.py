@@ -163,15 +163,14 @@ def coarsening_note(policy: DisclosurePolicy) -> str:
     Example usage::
 
         coarsening_note(DisclosurePolicy(cluster_id="dundee-4"))
-        # "Member practices' figures are rounded to 2 significant figures, ..."
+        # "Member practices' figures are rounded and shown without intervals, ..."
     """
     if not policy.record.pseudonymises:
         return ""
     others = "The other member practices'" if policy.record.reveals_practice else "Member practices'"
-    return (f"{others} figures are rounded to {RELEASED_SIGNIFICANT_FIGURES} significant figures "
-            "without intervals, and their sizes are shown only in bands shared by at least "
-            f"{MIN_PRACTICES_FOR_PSEUDONYMS} practices, so that no practice can be identified "
-            "from them; their colours and verdicts come from the exact figures.")
+    return (f"{others} figures are rounded and shown without intervals, and their sizes only in "
+            "bands shared with other member practices, so that no practice can be identified "
+            "from them; their colours and verdicts use the exact figures.")
 
 
 #: Numbers in the log's words are spelt out: a digit there could be mistaken for (or be) a count.

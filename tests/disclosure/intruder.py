@@ -375,14 +375,17 @@ def period_days(period: str) -> int:
     return int(sum(calendar.monthrange(p.year, p.month)[1] for p in pd.period_range(start, end, freq="M")))
 
 
-def invert_released(cells: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.DataFrame:
+def invert_released(cells: pd.DataFrame, facts: pd.DataFrame | None = None,
+                    min_count: int = 1) -> pd.DataFrame:
     """Every released row whose numerator is hidden but whose value is printed with its limits or
     its size band (the numbers CSV rows), attacked: :func:`invert_intervals` where limits are
     printed (candidates then kept only where their denominator fits the band, if one is printed),
     else :func:`invert_banded`. Each row's figures are read at the precision they were printed to
-    (:func:`printed_figures`). One row per attacked row: its keys, ``candidates`` (distinct
-    numerators), ``numerator`` (when unique), the denominator range and, for rates per day,
-    ``list_size_low``/``list_size_high``; ``recovered`` is True when one numerator is left."""
+    (:func:`printed_figures`); ``min_count`` is the smallest count the intruder believes a shown
+    value can hide (the policy's threshold, for one who has read it). One row per attacked row:
+    its keys, ``candidates`` (distinct numerators), ``numerator`` (when unique), the denominator
+    range and, for rates per day, ``list_size_low``/``list_size_high``; ``recovered`` is True
+    when one numerator is left."""
     facts = indicator_facts() if facts is None else facts
     limits = ["lower_95", "upper_95", "lower_998", "upper_998"]
     bands = cells["band"].map(_band_range)
@@ -406,7 +409,8 @@ def invert_released(cells: pd.DataFrame, facts: pd.DataFrame | None = None) -> p
                 found = found[(found["denominator_high"] >= low) & (found["denominator_low"] <= high)]
         else:
             found = invert_banded(r["value"], low, high, kind=fact["kind"],
-                                  multiplier=fact["multiplier"], figures=figures)
+                                  multiplier=fact["multiplier"], figures=figures,
+                                  min_count=min_count)
         distinct = found["numerator"].unique()
         record = {k: r[k] for k in ("indicator_id", "area", "level", "period_type", "period", "band")}
         record.update(candidates=len(distinct), recovered=len(distinct) == 1,
