@@ -35,9 +35,11 @@ import contextlib
 import errno
 import fcntl
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,7 +56,14 @@ from clusterqi.index_page import report_counts, write_index
 from clusterqi.indicators import catalogue_hash
 from clusterqi.paths import TEMPORARY_GLOB, project_root, replacing
 from clusterqi.run_tables import cached_run_tables
-from clusterqi.runfile import RunFile, check_against_data, cluster_directory, data_months, load_run_file
+from clusterqi.runfile import (
+    RunFile,
+    check_against_data,
+    cluster_directory,
+    data_months,
+    forget_datasets,
+    load_run_file,
+)
 from clusterqi.since import SAME_PERIOD_A_QUARTER_EARLIER, earlier_period_end, read_previous_manifest
 
 __all__ = ["run_batch", "plan_batch", "demo_run", "BatchPlan", "BatchSummary", "read_manifest", "MANIFEST_NAME"]
@@ -255,8 +264,10 @@ def plan_batch(run: RunFile | str | Path, *, only: Sequence[str] | None = None, 
     previous = read_manifest(run.output).get("clusters", {}) if resume else {}
     to_run = [cid for cid in wanted if not resume or _needs_run(previous.get(cid), run.output, hashes[cid])]
     skipped = [cid for cid in wanted if cid not in to_run]
-    return BatchPlan(run, directory, selected, to_run, skipped, provenance, hashes, dataset,
-                     since=_since_record(run, dataset, provenance))
+    since = _since_record(run, dataset, provenance)
+    forget_datasets()  # the plan keeps what it needs; the batch process stays small
+    return BatchPlan(run, directory, selected, to_run, skipped, provenance, hashes, None,
+                     since=since)
 
 
 def _since_record(run: RunFile, dataset, provenance: dict[str, Any]) -> dict[str, Any]:
@@ -393,12 +404,8 @@ def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, pro
     _write_json_atomic(output / MANIFEST_NAME, _manifest(plan, entries, started))
     results: list[ReportResult] = []
     if plan.to_run:
-        table = cached_run_tables(run.data_source(), run.period_end, run.months)
-        if not plan.since.get("reason"):  # "since the last report": the earlier period, once
-            try:
-                cached_run_tables(run.data_source(), plan.since["period_end"], run.months)
-            except DataError:
-                pass  # each report then says why it has no comparison
+        earlier = None if plan.since.get("reason") else plan.since["period_end"]
+        table = _prepare_tables(run, earlier)
         jobs = [
             ReportJob(
                 cluster_id=cid,
@@ -414,6 +421,29 @@ def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, pro
     write_index(output, entries, title=f"Cluster reports: {output.name}", period=f"{run.period_start} to {run.period_end}",
                 since=plan.since)
     return BatchSummary(output, results, plan.skipped, time.perf_counter() - clock)
+
+
+def _tables_in_this_process(data: str, period_end: str, months: int, earlier: str | None) -> str:
+    """The run's tables (and the earlier period's, for "since the last report") in the cache."""
+    table = cached_run_tables(data, period_end, months)
+    if earlier is not None:
+        try:
+            cached_run_tables(data, earlier, months)
+        except DataError:
+            pass  # each report then says why it has no comparison
+    return str(table)
+
+
+def _prepare_tables(run: RunFile, earlier: str | None) -> Path:
+    """:func:`_tables_in_this_process` in a short-lived child process: loading the data and
+    calculating every indicator for Scotland takes a few GB for a minute, and a child hands that
+    memory back to the system when it ends, instead of the batch process keeping it (the memory
+    allocator rarely returns it) beside the workers for the whole run."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        path = pool.submit(_tables_in_this_process, run.data_source(), run.period_end, run.months,
+                           earlier).result()
+    return Path(path)
 
 
 def _execute(jobs, plan, entries, started, workers, executor, scheduler, progress, on_result) -> list[ReportResult]:

@@ -50,6 +50,7 @@ __all__ = [
     "load_run_file",
     "check_against_data",
     "cluster_directory",
+    "forget_datasets",
     "SYNTHETIC",
     "DEFAULT_TIMEOUT_SECONDS",
 ]
@@ -307,6 +308,11 @@ def _previous_run(raw: dict, base: Path, problems: list[str]) -> None:
 
 
 _DATASETS: dict[tuple, Any] = {}
+
+
+def forget_datasets() -> None:
+    """Drop the dataset kept for validating run files (a batch needs it only to plan)."""
+    _DATASETS.clear()
 
 
 def _load_folder(folder: Path):
