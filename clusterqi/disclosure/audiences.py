@@ -179,8 +179,8 @@ _WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
 def _coarsening_log(who: str, shared_band: bool, values_withheld: int, reason: str) -> list[pd.DataFrame]:
     size = ("size shown only as a band shared by each practice's size group (at least "
-            f"{_WORDS[MIN_PRACTICES_FOR_PSEUDONYMS]} practices, or all of them) and placed at its "
-            "midpoint" if shared_band else "size shown only as a band, placed at its midpoint")
+            f"{_WORDS[MIN_PRACTICES_FOR_PSEUDONYMS]} practices, or all of them), placed in its "
+            "middle" if shared_band else "size shown only as a band, placed at its midpoint")
     withheld = ", ".join(banded_withheld() + (pseudonym_withheld() if shared_band else ()))
     return [
         _summary_row("numerator, numerator_items, denominator", who, "banded size",
@@ -218,8 +218,9 @@ def _size_groups(table: pd.DataFrame, rows: np.ndarray) -> pd.Series:
 
 def _shared_bands(table: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     """Band per row of pseudonymised practices: in each cell (indicator, period), the span from the
-    lowest to the highest standard band (:func:`size_band`) of the row's size group; withheld
-    where fewer than two of the group's practices have a row in the cell."""
+    lowest to the highest standard band (:func:`size_band`) of the row's size group, placed at the
+    midpoint of the standard band in the middle of the span; withheld where fewer than two of the
+    group's practices have a row in the cell."""
     part = table.loc[rows, ["indicator_id", "period_type", "period", "area_id", "denominator"]]
     group = part["area_id"].astype(str).map(_size_groups(table, rows))
     own = size_band(part["denominator"])
@@ -236,7 +237,10 @@ def _shared_bands(table: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
                       for lo, hi, good in zip(lower, upper, ok)], dtype=object)
     zero = ok & (upper <= 1)
     label[zero] = "0"
-    midpoint = np.where(ok, np.where(zero, 0.0, (lower + upper) / 2), np.nan)
+    # placed at the midpoint of the standard band in the middle of the span (a standard band
+    # midpoint like any other banded size; the same for every practice of the group)
+    middle = size_band(np.where(ok, (lower + upper) / 2, np.nan))["midpoint"].to_numpy()
+    midpoint = np.where(ok, np.where(zero, 0.0, middle), np.nan)
     return pd.DataFrame({"band": label, "midpoint": midpoint, "lower": np.where(ok, lower, np.nan),
                          "upper": np.where(ok, upper, np.nan), "group": group.to_numpy()})
 
