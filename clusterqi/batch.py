@@ -55,7 +55,7 @@ from clusterqi.hashing import json_hash, sha256_file
 from clusterqi.index_page import report_counts, write_index
 from clusterqi.indicators import catalogue_hash
 from clusterqi.paths import TEMPORARY_GLOB, project_root, replacing
-from clusterqi.run_tables import cached_run_tables
+from clusterqi.run_tables import cached_run_tables, load_run
 from clusterqi.runfile import (
     RunFile,
     check_against_data,
@@ -64,7 +64,12 @@ from clusterqi.runfile import (
     forget_datasets,
     load_run_file,
 )
-from clusterqi.since import SAME_PERIOD_A_QUARTER_EARLIER, earlier_period_end, read_previous_manifest
+from clusterqi.since import (
+    SAME_PERIOD_A_QUARTER_EARLIER,
+    earlier_period_end,
+    read_previous_manifest,
+)
+from clusterqi.vocabulary import audience
 
 __all__ = ["run_batch", "plan_batch", "demo_run", "BatchPlan", "BatchSummary", "read_manifest", "MANIFEST_NAME"]
 
@@ -423,14 +428,20 @@ def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, pro
     return BatchSummary(output, results, plan.skipped, time.perf_counter() - clock)
 
 
-def _tables_in_this_process(data: str, period_end: str, months: int, earlier: str | None) -> str:
-    """The run's tables (and the earlier period's, for "since the last report") in the cache."""
+def _tables_in_this_process(data: str, period_end: str, months: int, earlier: str | None,
+                            threshold: int | None) -> str:
+    """The run's tables (and the earlier period's, for "since the last report") in the cache,
+    with their audited suppression marks for the run's threshold (so no worker works them out)."""
     table = cached_run_tables(data, period_end, months)
+    paths = [table]
     if earlier is not None:
         try:
-            cached_run_tables(data, earlier, months)
+            paths.append(cached_run_tables(data, earlier, months))
         except DataError:
             pass  # each report then says why it has no comparison
+    if threshold is not None:
+        for path in paths:
+            load_run(path).suppression(threshold, True)
     return str(table)
 
 
@@ -441,8 +452,9 @@ def _prepare_tables(run: RunFile, earlier: str | None) -> Path:
     allocator rarely returns it) beside the workers for the whole run."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        threshold = None if not audience(run.audience).releasable else run.threshold
         path = pool.submit(_tables_in_this_process, run.data_source(), run.period_end, run.months,
-                           earlier).result()
+                           earlier, threshold).result()
     return Path(path)
 
 

@@ -231,8 +231,8 @@ def build_report(parameters: ReportParameters | None = None, /, **values: Any) -
     # runs on the rows the report needs (tests/report check this equals controlling the whole
     # table and then taking the report's rows). Quality flags are already in the run's table:
     # apply_disclosure is the last step before anything is drawn or written.
-    marks = run.suppression(params.threshold, policy.secondary) if who.releasable else None
-    scope = run.table.iloc[run.scope(cluster_id, every_practice=who.sees_other_practices)]
+    scope = run.rows(run.scope(cluster_id, every_practice=who.sees_other_practices))
+    marks = run.marks_for(scope, params.threshold, policy.secondary) if who.releasable else None
     if len(catalogue) < scope["indicator_id"].nunique():
         scope = scope[scope["indicator_id"].isin(list(catalogue))]
     releasable, log = apply_disclosure(scope, policy, suppression=marks)

@@ -48,6 +48,7 @@ from clusterqi import __version__
 from clusterqi.brief import format_number, period_words, trend_months, what_to_discuss
 from clusterqi.charts.offline import chart_markup, chart_spec
 from clusterqi.charts.small import describe_small_trend, small_trend_chart
+from clusterqi.disclosure import coarsening_note
 from clusterqi.peers import NO_PEERS, PEER_METHOD
 from clusterqi.report_html import (
     DOWNLOAD_PLACEHOLDER,
@@ -670,7 +671,7 @@ def show_how_to_read(report) -> None:
         "second figure hidden so the first cannot be recovered by subtraction). A chart leaves "
         "a hidden month out and marks it with a 'c'. "
         + ("Member practices are shown as 'Member practice A', 'B'... in an order that follows "
-           "neither size nor value, with their sizes in bands."
+           "neither size nor value, with their sizes in bands. " + coarsening_note(report.policy)
            if audience_record(report.audience).pseudonymises
            else "This analyst view shows every figure.")
     )
@@ -731,6 +732,7 @@ def show_about(report) -> None:
         f"Counts from 1 to {threshold - 1} items are hidden (shown as c), with any figure that "
         "would let one be worked out. "
         + audience_record(report.audience).policy
+        + (coarsening_note(report.policy) + " " if audience_record(report.audience).pseudonymises else "")
         + (f"Counts are rounded ({rounding}). " if rounding and rounding != "none" else "")
     )
     settings = {

@@ -42,11 +42,13 @@ import warnings
 from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from clusterqi import __version__
+from clusterqi import __version__, vocabulary
 from clusterqi.context import cluster_context, practice_context
 from clusterqi.disclosure import suppress_cells
 from clusterqi.errors import DataError
@@ -73,6 +75,8 @@ __all__ = [
     "cached_run_tables",
     "Run",
     "load_run",
+    "compact",
+    "plain",
 ]
 
 SYNTHETIC = "synthetic"
@@ -98,7 +102,9 @@ RUNS_KEPT = 3
 def data_folder(data: str | os.PathLike) -> Path:
     """The folder of PHS files ``data`` names (``"synthetic"``: generated once, cached)."""
     if str(data) == SYNTHETIC:
-        from clusterqi.synthetic import ensure_synthetic  # generating it imports much: on demand
+        from clusterqi.synthetic import (
+            ensure_synthetic,  # generating it imports much: on demand
+        )
 
         return Path(ensure_synthetic())
     folder = Path(data)
@@ -212,18 +218,58 @@ def cached_run_tables(data, period_end: str, months: int) -> Path:
     return out_dir / INDICATORS_FILE
 
 
+def read_table(path: Path) -> pd.DataFrame:
+    """A Parquet table as pandas, the same frame ``pd.read_parquet`` gives, at half its peak
+    memory: Arrow's buffers are released column by column as pandas takes them over
+    (``self_destruct``), so a batch kernel never holds the run table twice."""
+    return pq.read_table(path).to_pandas(self_destruct=True, split_blocks=True)
+
+
+#: A text column whose distinct values are at most this share of its rows is held in memory as a
+#: category (a run table repeats indicator ids, area names, periods... on every row).
+CATEGORY_SHARE = 0.2
+#: Suppression marks kept beside the run tables, by threshold and secondary suppression.
+SUPPRESSION_FILE = "suppression-t{threshold}-{secondary}.parquet"
+
+
+def compact(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The frame with its repetitive text columns as categories, and their original dtypes (for
+    :func:`plain`). A run table takes about half the memory, so a batch kernel can hold two."""
+    dtypes: dict[str, Any] = {}
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_string_dtype(values.dtype) and len(values) and (
+                values.nunique(dropna=True) <= CATEGORY_SHARE * len(values)):
+            dtypes[column] = values.dtype
+            out[column] = values.astype("category")
+    return (frame.assign(**out) if out else frame), dtypes
+
+
+def plain(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
+    """A part of a :func:`compact` frame with its columns back in their original dtypes (the
+    same frame the Parquet file gives for those rows)."""
+    back = {c: frame[c].astype(dtype) for c, dtype in dtypes.items() if c in frame.columns}
+    return frame.assign(**back) if back else frame
+
+
 class Run:
     """One run's tables as read from disk, and what every report of the run shares.
 
     The frames are never changed in place (pandas copies on write), so every report can start
-    from them. Worked out once, on first use: the suppression marks for a threshold (over the
-    whole table, see :func:`clusterqi.disclosure.suppress_cells`) and where each cluster's rows
-    are (:meth:`scope`), so a report picks its rows without scanning all of Scotland.
+    from them. The indicator table is held compact (:func:`compact`); :meth:`rows` gives rows
+    as the file has them. Worked out once: the suppression marks for a threshold (over the whole
+    table with the linear-programming audit, see :func:`clusterqi.disclosure.suppress_cells`;
+    kept in a file beside the tables, so every process of a run reads them instead of working
+    them out again) and where each cluster's rows are (:meth:`scope`), so a report picks its rows
+    without scanning all of Scotland.
     """
 
     def __init__(self, table: pd.DataFrame, findings: pd.DataFrame, facts: dict,
-                 context: pd.DataFrame | None = None, practice_context: pd.DataFrame | None = None):
-        self.table = table
+                 context: pd.DataFrame | None = None, practice_context: pd.DataFrame | None = None,
+                 path: Path | None = None):
+        self.table, self._dtypes = compact(table)
+        self.path = path
         self.findings = findings
         self.facts = facts
         self.context = context if context is not None else pd.DataFrame()
@@ -240,24 +286,53 @@ class Run:
 
         run_path = path.with_name(RUN_FILE)
         return cls(
-            pd.read_parquet(path),
+            read_table(path),
             optional(QUALITY_FILE),
             json.loads(run_path.read_text(encoding="utf-8")) if run_path.is_file() else {},
             optional(CONTEXT_FILE),
             optional(PRACTICE_CONTEXT_FILE),
+            path=path,
         )
 
+    def rows(self, positions: np.ndarray) -> pd.DataFrame:
+        """The table's rows at ``positions`` (index labels kept), as the Parquet file has them."""
+        return plain(self.table.iloc[positions], self._dtypes)
+
     def suppression(self, threshold: int, secondary: bool) -> pd.DataFrame:
-        """:func:`clusterqi.disclosure.suppress_cells` over the whole table (cached)."""
-        if (threshold, secondary) not in self._marks:
-            self._marks[threshold, secondary] = suppress_cells(self.table, threshold, secondary)
-        return self._marks[threshold, secondary]
+        """:func:`clusterqi.disclosure.suppress_cells` over the whole table, with the audit
+        (``audit=secondary``), read from the run's folder or worked out once and written there."""
+        key = (int(threshold), bool(secondary))
+        if key not in self._marks:
+            name = SUPPRESSION_FILE.format(threshold=key[0], secondary=str(key[1]).lower())
+            stored = self.path.with_name(name) if self.path is not None else None
+            marks = None
+            if stored is not None and stored.is_file():
+                try:
+                    marks = read_table(stored)
+                    if len(marks) != len(self.table):
+                        marks = None
+                except (OSError, ValueError):
+                    marks = None  # a broken file is worked out again
+            if marks is None:
+                marks = suppress_cells(plain(self.table, self._dtypes), key[0], key[1], audit=key[1])
+                if stored is not None:
+                    _write_parquet(marks.reset_index(drop=True), stored)
+            marks.index = self.table.index
+            self._marks[key] = compact(marks)
+        return self._marks[key][0]
+
+    def marks_for(self, rows: pd.DataFrame, threshold: int, secondary: bool) -> pd.DataFrame:
+        """:meth:`suppression`'s marks for some rows of the table (their index labels), as
+        :func:`clusterqi.disclosure.suppress_cells` gives them."""
+        marks = self.suppression(threshold, secondary)
+        return plain(marks.loc[rows.index], self._marks[int(threshold), bool(secondary)][1])
 
     def scope(self, cluster_id: str, every_practice: bool = True) -> np.ndarray:
         """Positions of the rows disclosure control needs for one cluster's report, in order.
 
         The report's rows (:func:`clusterqi.report_rows.report_rows`), every HSCP and board total
-        row (other clusters' totals compare with their own areas) and the monthly rows of every
+        row (other clusters' totals compare with their own areas), the monthly rows of its peer
+        clusters (members of a pooled comparator) and the monthly rows of every
         HSCP and board the cluster's own rows name (a practice of a cross-boundary cluster sits
         in an HSCP other than the cluster's home one): a row's comparator value is withheld
         where its area's row for the same cell is suppressed. Without ``every_practice``
@@ -269,10 +344,12 @@ class Run:
         """
         if self._places is None:
             self._places = _places(self.table)
-        every, lean, own, areas, named = self._places
+        every, lean, own, areas, named, cluster_rows, peers = self._places
         mine = own.get(cluster_id, np.array([], dtype=np.intp))
         parts = [every if every_practice else lean, mine]
         parts += [areas[k] for k in sorted(named.get(cluster_id, ())) if k in areas]
+        # a pooled comparator (peers) is withheld where any member's cell is suppressed
+        parts += [cluster_rows[p] for p in peers.get(cluster_id, ()) if p in cluster_rows]
         return np.unique(np.concatenate(parts))
 
     @property
@@ -305,6 +382,17 @@ def _places(t: pd.DataFrame) -> tuple:
     areas = {(str(lv), str(a)): v for (lv, a), v in
              t[area].groupby(["level", "area_id"], observed=True).indices.items()}
     areas = {k: np.flatnonzero(area)[v] for k, v in areas.items()}
+    is_cluster = level == CLUSTER
+    ids = t["area_id"].astype("string").where(is_cluster)
+    cluster_rows = {str(k): v for k, v in ids.groupby(ids, dropna=True).indices.items()}
+    peers: dict[str, list[str]] = {}
+    for comparator in vocabulary.comparators():
+        column = comparator.members_column
+        if column is None or column not in t.columns:
+            continue
+        listed = t.loc[is_cluster, ["area_id", column]].dropna().drop_duplicates("area_id")
+        for cid, members in listed.itertuples(index=False):
+            peers.setdefault(str(cid), []).extend(str(members).split(vocabulary.MEMBER_SEPARATOR))
     named: dict[str, set] = {}
     homes = t.loc[unit, ["cluster_id", "hscp_code", "hb_code"]].drop_duplicates()
     for cid, hscp, hb in homes.itertuples(index=False):
@@ -312,7 +400,7 @@ def _places(t: pd.DataFrame) -> tuple:
             named.setdefault(cid, set()).update(
                 ([(HSCP, str(hscp))] if isinstance(hscp, str) else [])
                 + ([(HB, str(hb))] if isinstance(hb, str) else []))
-    return every, lean, own, areas, named
+    return every, lean, own, areas, named, cluster_rows, peers
 
 
 _RUNS: OrderedDict[tuple, Run] = OrderedDict()

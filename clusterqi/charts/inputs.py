@@ -278,9 +278,10 @@ def format_value(value: float) -> str:
 
 
 def format_interval(lower: float, upper: float) -> str:
-    """``"12.3 to 15.6"``, or ``"suppressed"`` when either end is missing."""
+    """``"12.3 to 15.6"``, or ``"not shown"`` when either end is missing (withheld by disclosure
+    control: suppressed with its count, or not shown for a pseudonymised practice)."""
     if pd.isna(lower) or pd.isna(upper):
-        return "suppressed"
+        return "not shown"
     return f"{format_value(lower)} to {format_value(upper)}"
 
 

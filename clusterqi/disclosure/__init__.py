@@ -10,27 +10,37 @@ table") into a *releasable* table for one audience, and a log of what it hid and
    ``numerator_items`` is itself numerator-derived (withheld, rounded away and banded with it) (value, intervals, funnel and SPC results,
    comparisons, interpretation). Suppressed cells are missing and carry PHS's statistical
    qualifier ``c`` (confidential) in the ``qualifier`` column, never a number or a misleading 0.
-2. **Secondary suppression** so that no suppressed cell can be recovered by one subtraction, in
+2. **Count cells**: a proportion's denominator and complement are counts too, and a count shared
+   by several indicators is hidden wherever it appears (see :mod:`.suppression`).
+3. **Secondary suppression** so that no suppressed cell can be recovered by one subtraction, in
    each of these groups (a total and the cells adding up to it): practices -> their cluster;
    clusters and unclustered practices -> their HSCP, and -> their board (a board total minus its
    clusters would reveal an ``Undefined`` placeholder practice); boards -> Scotland; months ->
    the total period. A group with exactly one hidden cell gets its next smallest cell suppressed
-   too (a non-zero one first), repeated until no group has a single hidden cell. A comparator
-   value (``rest_of_<unit>_value``) is withheld wherever the unit's own row is suppressed.
-3. **Rounding** of visible numerators (``none``, ``nearest-5``, ``midpoint-6``), after
+   too (a non-zero one first), repeated until no group has a single hidden cell. For a run's
+   reports the linear-programming audit (:mod:`.audit`, the protection-interval audit of
+   tau-ARGUS and sdcTable) then proves, over the real additive relations (cross-boundary
+   practices in their own board), that no hidden count can be narrowed to exclude 0 or the
+   threshold, adding cells until it holds. A comparator's columns are withheld wherever the
+   area it is pooled from (any of its members, for peers) is suppressed in the same cell.
+4. **Rounding** of visible numerators (``none``, ``nearest-5``, ``midpoint-6``), after
    suppression; the value is recomputed from the rounded numerator, and the figures that would
    give the unrounded numerator back (intervals, comparator values, SPC limits, reliability)
    are withheld.
-4. **Audience**:
+5. **Audience**:
 
    - ``cluster`` (default): the cluster's own practices become "Member practice A", "B"...
      (``area_id`` "member-a"...), lettered in the order of a keyed hash of the policy's salt and
      the practice code, so the order follows neither list size nor value, is stable across
      indicators and months for one policy, and cannot be guessed without the salt. Their exact
-     numerator and denominator are removed (with the value they would give the size back); the
-     size is shown only as ``denominator_band`` (e.g. "5,000-7,499"), ``plot_size`` is the band
-     midpoint, and their other figures are rounded to :data:`RELEASED_SIGNIFICANT_FIGURES`
-     significant figures so the size cannot be solved back from the value and its interval.
+     numerator and denominator are removed; the size is shown only as a band shared by a group of
+     at least 3 member practices of similar size (``denominator_band``; ``plot_size`` a standard
+     band midpoint), the value is rounded to 2 significant figures (1, or withheld, where that
+     would fit too few counts or single out a practice of the group), and the intervals,
+     reliability, SPC limits and rest-of-cluster value are withheld, so neither the counts nor
+     the practice can be solved back (docs/disclosure.md; :func:`coarsening_note` is the
+     page's sentence). Verdicts, funnel flags and SPC signals were worked out from the exact
+     figures before release and stay.
      Other clusters' practices and unclustered practices are dropped (other clusters appear
      only at cluster level); HSCP, board and Scotland rows are kept. A cluster row of a cluster
      with fewer than :data:`MIN_PRACTICES_FOR_PSEUDONYMS` practices is a practice or two in all
@@ -67,7 +77,7 @@ Example usage::
     require_releasable(releasable, "cluster")   # raises for an analyst-only table
 """
 
-from clusterqi.disclosure.audiences import require_releasable
+from clusterqi.disclosure.audiences import coarsening_note, require_releasable
 from clusterqi.disclosure.counts import (
     BAND_MANTISSAS,
     BAND_MAX_EXPONENT,
@@ -129,6 +139,7 @@ __all__ = [
     "release_findings",
     "NOTE_COLUMNS",
     "require_releasable",
+    "coarsening_note",
     "pseudonyms",
     "suppress_small_counts",
     "suppress_cells",

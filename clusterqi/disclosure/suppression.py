@@ -111,6 +111,7 @@ class _Cells:
     d_of_row: np.ndarray    # the row's denominator cell (-1: a rate)
     complement_small: np.ndarray   # per row
     complement_pair: np.ndarray    # per row: "numerator spec | denominator spec" (None: a rate)
+    spec_names: dict = dataclasses.field(default_factory=dict)  # spec code -> the spec it stands for
 
 
 def _same_counts(table: pd.DataFrame, counts: pd.DataFrame) -> dict:
@@ -144,6 +145,12 @@ def _count_cells(table: pd.DataFrame, threshold: int) -> _Cells:
     den_spec = counts["denominator_spec"].map(lambda s: rep.get(s, s) if isinstance(s, str) else None)
     has_d = den_spec.notna().to_numpy()
     den_spec = den_spec.to_numpy(dtype=object)
+    # each spec (a code list's text, ~100 characters) stands in keys as a short code: the keys
+    # of a whole run (a million cells) would otherwise take a gigabyte of strings
+    names = sorted({s for s in num_spec if isinstance(s, str)} | {s for s in den_spec if isinstance(s, str)})
+    short = {name: f"s{i}" for i, name in enumerate(names)}
+    num_spec = np.array([short.get(s, s) for s in num_spec], dtype=object)
+    den_spec = np.array([short.get(s) if isinstance(s, str) else None for s in den_spec], dtype=object)
     unit = _key(table, ["level", "area_id", "period_type", "period"]).to_numpy(dtype=object)
     n = len(table)
     keys = np.concatenate([num_spec + "\x1e" + unit, den_spec[has_d] + "\x1e" + unit[has_d]])
@@ -171,7 +178,7 @@ def _count_cells(table: pd.DataFrame, threshold: int) -> _Cells:
         period_type=column("period_type"), period=column("period"), cluster=column("cluster_id"),
         hscp=column("hscp_code"), hb=column("hb_code"), value=value, n_of_row=n_of_row,
         d_of_row=d_of_row, complement_small=(complement > 0) & (complement < threshold),
-        complement_pair=pair,
+        complement_pair=pair, spec_names={code: name for name, code in short.items()},
     )
 
 
@@ -346,8 +353,6 @@ def _audit_problem(state: _State) -> tuple[AuditProblem, np.ndarray]:
                           "d": c.d_of_row[rows]}).drop_duplicates(["n", "d"])
     position = np.full(n_cells, -1, dtype=np.intp)
     position[real] = np.arange(len(real))
-    eq_rows: list[np.ndarray] = []   # (row id, column, coefficient) triples
-    n_eq = 0
     values_arr = np.asarray(values, dtype=float)
     # pieces' numerator and denominator cells: matched by spec, unit and cell
     lookup = pd.Series(frame["index"].to_numpy(),
@@ -500,7 +505,8 @@ def audit_suppression(indicator_table: pd.DataFrame, marks: pd.DataFrame,
     result = result[result["primary"]].reset_index(drop=True)
     which = count_of[result["cell"].to_numpy(dtype=np.intp)]
     known = which >= 0
-    for name, values in (("spec", cells.spec), ("level", cells.level), ("area", cells.area),
+    specs = np.array([cells.spec_names.get(s, s) for s in cells.spec], dtype=object)
+    for name, values in (("spec", specs), ("level", cells.level), ("area", cells.area),
                          ("period", cells.period)):
         column = np.full(len(result), None, dtype=object)
         column[known] = values[which[known]]

@@ -36,7 +36,7 @@ def test_suppressed_practice_keeps_its_row_without_a_number(table):
     chart = practice_chart(table, INDICATORS["gaba"], CLUSTER)
     last = practice_rows(chart)[-1]
     assert last["practice"] == "Member practice D"
-    assert last["value"] is None and last["interval"] == "suppressed"
+    assert last["value"] is None and last["interval"] == "not shown"
     assert last["category"] == "not compared"
 
 

@@ -1,5 +1,6 @@
-"""An intruder with a released report and the public practice list attacks it (goals; today
-these attacks succeed, so this file is kept out of the suite until the disclosure fix lands).
+"""An intruder with a released report and the public practice list attacks it: interval and
+value inversion, pseudonym matching, complements and shared counts, months against the total,
+areas against their clusters (the goals of the intruder issue: nothing is recovered).
 
 Run: .venv/bin/python -m pytest -p no:xdist -q tests/disclosure/test_intruder.py
 (renders 8 reports on real geography with synthetic prescribing: several minutes, once per session)

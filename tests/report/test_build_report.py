@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from clusterqi.disclosure import DisclosurePolicy, apply_disclosure, release_findings
+from clusterqi.disclosure import DisclosurePolicy, apply_disclosure, release_findings, suppress_cells
 from clusterqi.errors import DataError
 from clusterqi.report import QUALITY_FILE, RUN_FILE, build_report, report_rows
 from clusterqi.report_rows import own_notes, report_mask
@@ -22,15 +22,28 @@ from tests.conftest import SYNTHETIC_PERIOD_END
 from tests.report.conftest import MONTHS
 
 
+_AUDITED: dict[tuple, pd.DataFrame] = {}
+
+
+def _audited_marks(path: Path, table: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """The whole table's suppression with the LP audit, worked out from scratch (once a threshold)."""
+    key = (str(path), threshold)
+    if key not in _AUDITED:
+        _AUDITED[key] = suppress_cells(table, threshold, True, audit=True)
+    return _AUDITED[key]
+
+
 def _reference(path: Path, cluster_id: str, audience: str = "cluster", reveal: str | None = None,
                threshold: int = 5, rounding: str = "none") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The slow, obvious way: control the whole table, take the report's rows, attach quality."""
+    """The slow, obvious way: control the whole table (suppression with the run's audit, worked
+    out afresh), take the report's rows, attach quality."""
     table = pd.read_parquet(path)
     findings = pd.read_parquet(path.with_name(QUALITY_FILE))
     salt = json.loads(path.with_name(RUN_FILE).read_text(encoding="utf-8"))["salt"]
     policy = DisclosurePolicy(audience=audience, cluster_id=cluster_id, reveal_practice=reveal,
                               threshold=threshold, rounding=rounding, salt=salt)
-    releasable, _ = apply_disclosure(table, policy)
+    marks = _audited_marks(path, table, threshold) if audience != "analyst" else None
+    releasable, _ = apply_disclosure(table, policy, suppression=marks)
     rows = report_rows(releasable, cluster_id)
     return rows, own_notes(release_findings(findings, rows, table, policy), rows, cluster_id)
 
@@ -91,15 +104,19 @@ def test_other_audiences_thresholds_and_rounding_equal_the_whole_table_too(
 
 
 def _scope_mask(table: pd.DataFrame, cluster_id: str) -> np.ndarray:
-    """The report's rows, every HSCP and board total, and every row of an HSCP or board that
-    the cluster's own rows (its practices' too) name: the obvious, slow way."""
+    """The report's rows, every HSCP and board total, every row of an HSCP or board that the
+    cluster's own rows (its practices' too) name, and its peer clusters' rows: the obvious,
+    slow way."""
     own = (table["cluster_id"].eq(cluster_id).fillna(False)
            & table["level"].isin(["cluster", "practice"]))
     named = table[own]
     areas = ((table["level"].eq("hscp") & table["area_id"].isin(set(named["hscp_code"].dropna())))
              | (table["level"].eq("hb") & table["area_id"].isin(set(named["hb_code"].dropna()))))
     totals = table["period_type"].eq("total") & table["level"].isin(["hscp", "hb"])
-    return (report_mask(table, cluster_id) | (areas | totals).to_numpy())
+    listed = table.loc[table["level"].eq("cluster") & table["area_id"].eq(cluster_id), "peer_ids"]
+    peers = set(str(listed.dropna().iloc[0]).split(";")) if listed.notna().any() else set()
+    peer_rows = table["level"].eq("cluster") & table["area_id"].isin(peers)
+    return (report_mask(table, cluster_id) | (areas | totals | peer_rows).to_numpy())
 
 
 def test_the_scope_holds_the_report_rows_and_the_areas_they_compare_with(run_tables, awkward_clusters):
@@ -111,7 +128,7 @@ def test_the_scope_holds_the_report_rows_and_the_areas_they_compare_with(run_tab
         level, cluster = run.table["level"].to_numpy(), run.table["cluster_id"].to_numpy()
         other = (level == "practice") & (cluster != cluster_id)
         np.testing.assert_array_equal(lean[~other[lean]], expected[~other[expected]])
-        rows = run.table.iloc[lean]
+        rows = run.rows(lean)
         others = rows[(rows["level"] == "practice") & (rows["cluster_id"] != cluster_id)]
         assert others["area_id"].is_unique  # one row for each other practice
         everyone = run.table.loc[run.table["level"] == "practice", "area_id"]
