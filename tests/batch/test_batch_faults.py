@@ -92,7 +92,8 @@ def test_kill_9_of_a_batch_leaves_no_worker_or_kernel_running(tmp_path, some_clu
         import os
         os.environ["CLUSTERQI_PROBE_SLEEP"] = "60"
         from clusterqi.batch import run_batch
-        run_batch({str(run_file)!r}, renderer={RENDERER!r}, progress=False)
+        from tests.batch.rendering import plain_html
+        run_batch({str(run_file)!r}, renderer=plain_html, progress=False)
     """)
     batch = subprocess.Popen([sys.executable, "-c", script], cwd=REPO,
                              env={**os.environ, "PYTHONPATH": str(REPO)})
