@@ -270,13 +270,17 @@ class LocalExecutor(Executor):
         futures = {self._pool.submit(task, job): job for job in jobs}
         try:
             for future in as_completed(futures):
-                job = futures[future]
+                # forget the future once read: it holds the executed notebook (a few MB), and
+                # keeping every one made the batch process grow with the number of reports
+                job = futures.pop(future)
                 try:
                     outcome = future.result()
                 except Exception as exc:  # the worker process itself died
                     yield ReportResult(job.cluster_id, "failed", 0.0, error=f"worker lost: {type(exc).__name__}: {exc}")
                 else:
+                    del future
                     yield write_report(outcome) if isinstance(outcome, ExecutedReport) else outcome
+                    del outcome
         finally:
             for future in futures:
                 future.cancel()
