@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from clusterqi import DataError
-from clusterqi.batch import output_lock, run_batch
+from clusterqi.batch import _prepare_tables, output_lock, plan_batch, run_batch
 from tests.batch.conftest import write_run_file
 from tests.batch.rendering import plain_html
 
@@ -88,6 +88,10 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 def test_kill_9_of_a_batch_leaves_no_worker_or_kernel_running(tmp_path, some_clusters):
     run_file = write_run_file(tmp_path, clusters=some_clusters, workers=2, timeout=120)
+    # the run's tables and audited suppression are prepared here first (the batch's child then
+    # finds them cached), so the workers and kernels start within the wait below on a cold cache
+    plan = plan_batch(run_file)
+    _prepare_tables(plan.run, None if plan.since.get("reason") else plan.since["period_end"])
     script = textwrap.dedent(f"""
         import os
         os.environ["CLUSTERQI_PROBE_SLEEP"] = "60"
