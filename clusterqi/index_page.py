@@ -77,18 +77,7 @@ def discuss_count(entry: Mapping[str, Any], folder: Path | None = None) -> int |
 
         discuss_count({"status": "done", "output": "dundee-4.html"}, Path("reports/demo"))
     """
-    if isinstance(entry.get("discuss"), int):
-        return int(entry["discuss"])
-    if folder is None or entry.get("status") != "done" or not entry.get("output"):
-        return None
-    path = Path(folder) / str(entry["output"])
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            head = handle.read(HEAD_BYTES)
-    except OSError:
-        return None
-    match = _DISCUSS_META.search(head)
-    return int(match.group(1)) if match else None
+    return _entry_count(entry, folder, "discuss")
 
 
 def report_counts(path: str | Path) -> dict[str, int | None]:
@@ -130,11 +119,16 @@ def changes_count(entry: Mapping[str, Any], folder: Path | None = None) -> int |
 
         changes_count({"status": "done", "output": "dundee-4.html"}, Path("reports/demo"))
     """
-    if isinstance(entry.get("changes"), int):
-        return int(entry["changes"])
+    return _entry_count(entry, folder, "changes")
+
+
+def _entry_count(entry: Mapping[str, Any], folder: Path | None, key: str) -> int | None:
+    """A manifest entry's count, else the one its finished report carries (:func:`report_counts`)."""
+    if isinstance(entry.get(key), int):
+        return int(entry[key])
     if folder is None or entry.get("status") != "done" or not entry.get("output"):
         return None
-    return report_counts(Path(folder) / str(entry["output"]))["changes"]
+    return report_counts(Path(folder) / str(entry["output"]))[key]
 
 
 def _row(cluster_id: str, entry: Mapping[str, Any], discuss: int | None = None,
