@@ -21,20 +21,45 @@ Example usage::
     text = describe("funnel", releasable, catalogue[ind_id], "cluster", highlight="dundee-4")
 """
 
+import importlib
+
 import altair as alt
 
-from clusterqi.charts.accessible import (
-    CHART_KINDS,
-    chart_data_table,
-    chart_with_text,
-    describe,
-)
-from clusterqi.charts.comparison import comparison_chart, describe_comparison
-from clusterqi.charts.funnel import describe_funnel, funnel_chart
-from clusterqi.charts.practice import describe_practices, practice_chart
-from clusterqi.charts.spc import describe_spc, spc_chart
-from clusterqi.charts.summary import describe_summary, summary_chart
 from clusterqi.charts.theme import THEME_NAME, enable_theme
+
+# The builders are imported when first asked for (PEP 562), not with the package: a batch worker
+# that only runs notebooks imports clusterqi.charts.offline for the HTML exporter, and importing
+# every builder (pandas, SciPy, the statistics) made each worker ~100 MB larger for nothing.
+_LAZY = {
+    "CHART_KINDS": "accessible",
+    "chart_data_table": "accessible",
+    "chart_with_text": "accessible",
+    "describe": "accessible",
+    "comparison_chart": "comparison",
+    "describe_comparison": "comparison",
+    "describe_funnel": "funnel",
+    "funnel_chart": "funnel",
+    "describe_practices": "practice",
+    "practice_chart": "practice",
+    "describe_spc": "spc",
+    "spc_chart": "spc",
+    "describe_summary": "summary",
+    "summary_chart": "summary",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "funnel_chart",
