@@ -97,9 +97,15 @@ def trend_months(table: pd.DataFrame, cluster_id: str) -> int:
 
 
 def _own(table: pd.DataFrame, cluster_id: str, period_type: str) -> pd.DataFrame:
-    keep = (table["level"].astype(str) == "cluster") & (table["period_type"].astype(str) == period_type)
-    keep &= table["area_id"].astype(str) == str(cluster_id)
+    keep = (where_equal(table["level"], "cluster") & where_equal(table["period_type"], period_type)
+            & where_equal(table["area_id"], str(cluster_id)))
     return table[keep]
+
+
+def where_equal(column: pd.Series, value: str) -> np.ndarray:
+    """Where ``column`` equals ``value`` (missing: False), without turning a whole column of
+    categories into text first (a report's table has tens of thousands of rows)."""
+    return column.eq(value).to_numpy(dtype=bool, na_value=False)
 
 
 def _suppressed(row: Mapping[str, Any]) -> bool:

@@ -26,23 +26,43 @@ Example usage::
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from clusterqi import vocabulary
-from clusterqi.brief import numbers_for_download
+from clusterqi.brief import numbers_for_download, what_to_discuss
 from clusterqi.csv_safety import safe_csv
-from clusterqi.disclosure import NOTE_COLUMNS, DisclosurePolicy, apply_disclosure, release_findings
+from clusterqi.disclosure import (
+    NOTE_COLUMNS,
+    DisclosurePolicy,
+    apply_disclosure,
+    release_findings,
+)
 from clusterqi.errors import DataError
-from clusterqi.indicators import calculate_local_measure, load_catalogue, load_local_measure
+from clusterqi.indicators import (
+    calculate_local_measure,
+    load_catalogue,
+    load_local_measure,
+)
 from clusterqi.loaders import load_dataset
 from clusterqi.parameters import ReportParameters, report_parameters
-from clusterqi.report_html import MAX_REPORT_BYTES, ReportError, measure_html, render_html
-from clusterqi.report_rows import logged_in, numbers_rows, own_notes, report_rows, unit_rows
+from clusterqi.report_html import (
+    MAX_REPORT_BYTES,
+    ReportError,
+    measure_html,
+    render_html,
+)
+from clusterqi.report_rows import (
+    logged_in,
+    numbers_rows,
+    own_notes,
+    report_rows,
+    unit_rows,
+)
 from clusterqi.run_tables import (
     INDICATORS_FILE,
     QUALITY_FILE,
@@ -72,6 +92,7 @@ __all__ = [
     "prepare_run_tables",
     "cached_run_tables",
     "build_report",
+    "released_table",
     "render_html",
     "measure_html",
 ]
@@ -147,6 +168,14 @@ class ClusterReport:
         earlier period's own report. Worked out on first use."""
         return self.since_of() if callable(self.since_of) else self.since_of
 
+    @cached_property
+    def discussion(self) -> pd.DataFrame:
+        """Every indicator that merits the meeting's time, ranked
+        (:func:`clusterqi.brief.what_to_discuss` with no limit): worked out once for the header,
+        the indicator cards and "since the last report"."""
+        return what_to_discuss(self.table, self.cluster_id, self.catalogue, limit=None,
+                               cluster_name=self.cluster_name)
+
     def rows(self, indicator_id: str, level: str, period_type: str, own: bool = True) -> pd.DataFrame:
         """One indicator's rows at one level and period type (:func:`clusterqi.report_rows.unit_rows`)."""
         return unit_rows(self.table, self.cluster_id, indicator_id, level, period_type, own)
@@ -211,31 +240,8 @@ def build_report(parameters: ReportParameters | None = None, /, **values: Any) -
     run = run_for(params.data, params.period_end, params.months, params.indicator_table)
     names = run.cluster_names
     cluster_id = params.cluster_id
-    if cluster_id not in names:
-        sample = ", ".join(sorted(names)[:8])
-        raise DataError(
-            f"cluster_id {cluster_id!r} is not a cluster in the indicator table; expected a "
-            f"cluster slug such as {sample} ..."
-        )
-    salt = {"salt": run.facts["salt"]} if run.facts.get("salt") else {}
-    policy = DisclosurePolicy(
-        audience=params.audience,
-        cluster_id=cluster_id,
-        threshold=params.threshold,
-        reveal_practice=params.reveal_practice,
-        rounding=params.rounding,
-        **salt,
-    )
     who = audience_record(params.audience)
-    # Suppression is worked out once per run over the whole table; disclosure control then
-    # runs on the rows the report needs (tests/report check this equals controlling the whole
-    # table and then taking the report's rows). Quality flags are already in the run's table:
-    # apply_disclosure is the last step before anything is drawn or written.
-    scope = run.rows(run.scope(cluster_id, every_practice=who.sees_other_practices))
-    marks = run.marks_for(scope, params.threshold, policy.secondary) if who.releasable else None
-    if len(catalogue) < scope["indicator_id"].nunique():
-        scope = scope[scope["indicator_id"].isin(list(catalogue))]
-    releasable, log = apply_disclosure(scope, policy, suppression=marks)
+    policy, scope, releasable, log = _release(params, run, catalogue, who.sees_other_practices)
     releasable = report_rows(releasable, cluster_id)
     log = logged_in(log, releasable)
     notes = (release_findings(run.findings, releasable, scope, policy) if len(run.findings.columns)
@@ -257,6 +263,62 @@ def build_report(parameters: ReportParameters | None = None, /, **values: Any) -
     from clusterqi.since import since_maker
 
     return replace(report, since_of=since_maker(params, report))
+
+
+def _release(params: ReportParameters, run, catalogue: dict, every_practice: bool):
+    """(policy, scope, releasable, log): disclosure control of the rows one cluster's report
+    needs (:meth:`clusterqi.run_tables.Run.scope`; ``every_practice``: one row per other
+    practice or all of them), for build_report and :func:`released_table`."""
+    names = run.cluster_names
+    cluster_id = params.cluster_id
+    if cluster_id not in names:
+        sample = ", ".join(sorted(names)[:8])
+        raise DataError(
+            f"cluster_id {cluster_id!r} is not a cluster in the indicator table; expected a "
+            f"cluster slug such as {sample} ..."
+        )
+    salt = {"salt": run.facts["salt"]} if run.facts.get("salt") else {}
+    policy = DisclosurePolicy(
+        audience=params.audience,
+        cluster_id=cluster_id,
+        threshold=params.threshold,
+        reveal_practice=params.reveal_practice,
+        rounding=params.rounding,
+        **salt,
+    )
+    who = audience_record(params.audience)
+    # Suppression is worked out once per run over the whole table; disclosure control then
+    # runs on the rows the report needs (tests/report check this equals controlling the whole
+    # table and then taking the report's rows). Quality flags are already in the run's table:
+    # apply_disclosure is the last step before anything is drawn or written.
+    scope = run.rows(run.scope(cluster_id, every_practice=every_practice))
+    marks = run.marks_for(scope, params.threshold, policy.secondary) if who.releasable else None
+    if len(catalogue) < scope["indicator_id"].nunique():
+        scope = scope[scope["indicator_id"].isin(list(catalogue))]
+    releasable, log = apply_disclosure(scope, policy, suppression=marks)
+    return policy, scope, releasable, log
+
+
+def released_table(parameters: ReportParameters | None = None, /, **values: Any) -> pd.DataFrame:
+    """The cluster's own rows (cluster level) of the released table the report of these
+    parameters shows, without making the rest of the report: what "since the last report"
+    compares with (:mod:`clusterqi.since`).
+
+    The same disclosure control as :func:`build_report`, on the lean scope (one row per
+    practice outside the cluster, which the cluster's own rows never depend on:
+    ``tests/since`` checks the rows equal those of the full report).
+
+    Example usage::
+
+        earlier = released_table(cluster_id="dundee-4", period_end="2026-06")
+    """
+    params = parameters if parameters is not None else report_parameters(**values)
+    catalogue = _select_indicators(params.indicators, load_catalogue())
+    run = run_for(params.data, params.period_end, params.months, params.indicator_table)
+    _, _, releasable, _ = _release(params, run, catalogue, every_practice=False)
+    own = (releasable["level"].eq(CLUSTER).to_numpy(dtype=bool, na_value=False)
+           & releasable["area_id"].eq(params.cluster_id).to_numpy(dtype=bool, na_value=False))
+    return releasable[own].reset_index(drop=True)
 
 
 def _context_of(context: pd.DataFrame, cluster_id: str) -> dict[str, Any]:

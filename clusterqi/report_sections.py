@@ -45,7 +45,8 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from clusterqi import __version__
-from clusterqi.brief import format_number, period_words, trend_months, what_to_discuss
+from clusterqi.brief import DEFAULT_LIMIT as DISCUSS_LIMIT
+from clusterqi.brief import format_number, period_words, trend_months
 from clusterqi.charts.offline import chart_markup, chart_spec
 from clusterqi.charts.small import describe_small_trend, small_trend_chart
 from clusterqi.disclosure import coarsening_note
@@ -246,8 +247,7 @@ def show_header(report) -> None:
     months = trend_months(report.table, report.cluster_id)
     period = period_words(report.total_period)
     trend = f"; trends show the last {months} months" if months else ""
-    items = what_to_discuss(report.table, report.cluster_id, report.catalogue,
-                            cluster_name=report.cluster_name)
+    items = report.discussion.head(DISCUSS_LIMIT)
     markup = (
         f"<h1 id='report-title'>{_e(report.cluster_name)}</h1>"
         f"<p class='cqi-period'>Cluster quality report: {_e(period)}{_e(trend)}. "
@@ -528,8 +528,7 @@ def show_indicator_sections(report) -> None:
     and change ideas open on demand."""
     aud = report.audience
     threshold = _threshold(report)
-    items = what_to_discuss(report.table, report.cluster_id, report.catalogue, limit=None,
-                            cluster_name=report.cluster_name)
+    items = report.discussion
     brief = dict(zip(items["indicator_id"], items["sentence"]))
     by_indicator = dict(tuple(report.table.groupby("indicator_id", sort=False, observed=True)))
     cards = []

@@ -277,6 +277,7 @@ class Run:
         self._marks: dict[tuple[int, bool], pd.DataFrame] = {}
         self._places = None
         self._cluster_names: dict[str, str] | None = None
+        self._months: list[str] | None = None
 
     @classmethod
     def read(cls, path: Path) -> "Run":
@@ -351,6 +352,14 @@ class Run:
         # a pooled comparator (peers) is withheld where any member's cell is suppressed
         parts += [cluster_rows[p] for p in peers.get(cluster_id, ()) if p in cluster_rows]
         return np.unique(np.concatenate(parts))
+
+    @property
+    def months(self) -> list[str]:
+        """The months (``"YYYY-MM"``) the table has month rows for, in order (worked out once)."""
+        if self._months is None:
+            rows = self.table.loc[self.table["period_type"] == "month", "period"]
+            self._months = sorted(str(p) for p in pd.unique(rows.astype(str)))
+        return self._months
 
     @property
     def cluster_names(self) -> dict[str, str]:

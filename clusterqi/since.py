@@ -8,9 +8,10 @@ definitions, and :func:`definitions_changed` says whether the previous run's def
 (``indicator_definitions_sha256`` in its manifest) differed from today's.
 
 What a report shows about the earlier period comes out of disclosure control: the earlier
-period's report is made by :func:`clusterqi.report.build_report` with the same audience and
-disclosure settings (:func:`earlier_report`), and only its released table is compared, never
-the analyst table. A value suppressed in either period (qualifier ``c``) is never compared.
+period's released rows are made by :func:`clusterqi.report.released_table` with the same audience
+and disclosure settings (the cluster's own rows of the report :func:`earlier_report` makes with
+:func:`clusterqi.report.build_report`; ``tests/report`` checks the two agree), and only released
+rows are compared, never the analyst table. A value suppressed in either period (qualifier ``c``) is never compared.
 
 :func:`changes_since` lists one row per indicator that changed, by its most important change,
 ranked: new signals (indicators that now appear under "What to discuss",
@@ -40,7 +41,13 @@ import numpy as np
 import pandas as pd
 
 from clusterqi import vocabulary
-from clusterqi.brief import MOVE_SHARE, format_number, period_words, what_to_discuss
+from clusterqi.brief import (
+    MOVE_SHARE,
+    format_number,
+    period_words,
+    what_to_discuss,
+    where_equal,
+)
 from clusterqi.errors import DataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -194,14 +201,12 @@ def _data_months(params) -> set[str]:
     """The months the data hold up to ``period_end`` (the current run's month rows)."""
     from clusterqi.run_tables import run_for
 
-    table = run_for(params.data, params.period_end, params.months, params.indicator_table).table
-    return set(table.loc[table["period_type"].astype(str) == "month", "period"].astype(str).unique())
+    return set(run_for(params.data, params.period_end, params.months, params.indicator_table).months)
 
 
-def _earlier(params) -> tuple[Any, str | None, str, str]:
-    """(earlier report or None, reason or None, earlier period_end, earlier period label)."""
-    from clusterqi.report import build_report
-
+def _earlier_values(params) -> tuple[dict[str, Any] | None, str | None, str, str]:
+    """(the earlier period's report parameters or None, reason or None, earlier period_end,
+    earlier period label)."""
     end_text = earlier_period_end(params.period_end, params.previous_manifest, params.previous_period_end)
     end = pd.Period(end_text, freq="M")
     first = end - (params.months - 1)
@@ -220,16 +225,13 @@ def _earlier(params) -> tuple[Any, str | None, str, str]:
     values = params.model_dump()
     values.update(period_end=end_text, indicator_table=None, previous_manifest=None,
                   previous_period_end=None, local_measures=None)
-    token = _MAKING_EARLIER.set(True)
-    try:
-        report = build_report(**values)
-    except DataError as exc:
-        if "is not a cluster" in str(exc):
-            return None, f"the cluster is not in the data for {period_words(label)}", end_text, label
-        return None, f"the report for {period_words(label)} could not be made ({exc})", end_text, label
-    finally:
-        _MAKING_EARLIER.reset(token)
-    return report, None, end_text, report.total_period or label
+    return values, None, end_text, label
+
+
+def _not_made(exc: DataError, label: str) -> str:
+    if "is not a cluster" in str(exc):
+        return f"the cluster is not in the data for {period_words(label)}"
+    return f"the report for {period_words(label)} could not be made ({exc})"
 
 
 def earlier_report(params: ReportParameters) -> ClusterReport | None:
@@ -242,25 +244,49 @@ def earlier_report(params: ReportParameters) -> ClusterReport | None:
         earlier = earlier_report(report_parameters(cluster_id="ardcraig-east-1", period_end="2026-09"))
         earlier.total_period        # "2025-07..2026-06"
     """
-    return _earlier(params)[0]
+    from clusterqi.report import build_report
+
+    values = _earlier_values(params)[0]
+    if values is None:
+        return None
+    token = _MAKING_EARLIER.set(True)
+    try:
+        return build_report(**values)
+    except DataError:
+        return None
+    finally:
+        _MAKING_EARLIER.reset(token)
 
 
 def since_last_report(params: ReportParameters, current: ClusterReport) -> Since | None:
     """What :func:`clusterqi.report.build_report` puts in ``report.since``: the earlier period,
     where it comes from, whether definitions changed, and the changes (or why there are none).
 
-    None for the earlier period's own report (it does not look back again).
+    The earlier period's released rows come from :func:`clusterqi.report.released_table` (the
+    cluster's own rows of the report :func:`earlier_report` would make, without the rest of
+    it). None for the earlier period's own report (it does not look back again).
     """
+    from clusterqi.report import released_table
+
     if _MAKING_EARLIER.get():
         return None
     source, previous = _source(params)
     changed = definitions_changed(params.previous_manifest)
-    earlier, reason, end, label = _earlier(params)
+    values, reason, end, label = _earlier_values(params)
+    earlier = None
+    if values is not None:
+        try:
+            earlier = released_table(**values)
+        except DataError as exc:
+            reason = _not_made(exc, label)
     if earlier is None:
         return Since(period="", period_end=end, source=source, previous_run=previous,
                      definitions_changed=changed, reason=reason)
-    return Since(period=label, period_end=end, source=source, previous_run=previous,
-                 definitions_changed=changed, changes=changes_since(current, earlier))
+    totals = earlier.loc[earlier["period_type"].astype(str) == "total", "period"]
+    changes = compare_tables(current.table, earlier, current.cluster_id, current.catalogue,
+                             cluster_name=current.cluster_name, current_items=current.discussion)
+    return Since(period=str(totals.iloc[0]) if len(totals) else label, period_end=end, source=source,
+                 previous_run=previous, definitions_changed=changed, changes=changes)
 
 
 def since_maker(params: ReportParameters, current: ClusterReport):
@@ -281,9 +307,8 @@ _MOVE_ORDER = {"worse": 0, "higher": 1, "lower": 1, "similar": 2, "better": 3}
 
 
 def _totals(table: pd.DataFrame, cluster_id: str) -> dict[str, dict[str, Any]]:
-    keep = ((table["level"].astype(str) == vocabulary.CLUSTER)
-            & (table["period_type"].astype(str) == "total")
-            & (table["area_id"].astype(str) == str(cluster_id)))
+    keep = (where_equal(table["level"], vocabulary.CLUSTER) & where_equal(table["period_type"], "total")
+            & where_equal(table["area_id"], str(cluster_id)))
     rows = table[keep]
     return {str(r["indicator_id"]): r for r in rows.to_dict("records")}
 
@@ -351,17 +376,20 @@ def _judged(up: bool, low_is_good: Any) -> str:
 
 def compare_tables(current: pd.DataFrame, earlier: pd.DataFrame, cluster_id: str,
                    catalogue: Mapping[str, Any] | None = None, *, cluster_name: str | None = None,
-                   ) -> pd.DataFrame:
+                   current_items: pd.DataFrame | None = None) -> pd.DataFrame:
     """The changes of one cluster between two **released** tables (the earlier period's and
     this one's): one row per indicator that changed, by its most important change, ranked
-    (columns :data:`CHANGE_COLUMNS`). See :func:`changes_since`.
+    (columns :data:`CHANGE_COLUMNS`). See :func:`changes_since`. ``current_items``: the current
+    table's :func:`clusterqi.brief.what_to_discuss` (no limit) when already worked out
+    (``report.discussion``).
 
     Example usage::
 
         compare_tables(report.table, earlier.table, "ardcraig-east-1", report.catalogue)
     """
     now_rows, before_rows = _totals(current, cluster_id), _totals(earlier, cluster_id)
-    now_items = what_to_discuss(current, cluster_id, catalogue, limit=None, cluster_name=cluster_name)
+    now_items = (current_items if current_items is not None else
+                 what_to_discuss(current, cluster_id, catalogue, limit=None, cluster_name=cluster_name))
     before_items = what_to_discuss(earlier, cluster_id, catalogue, limit=None, cluster_name=cluster_name)
     now_listed = dict(zip(now_items["indicator_id"].astype(str), now_items.to_dict("records")))
     before_listed = dict(zip(before_items["indicator_id"].astype(str), before_items.to_dict("records")))

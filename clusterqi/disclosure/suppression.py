@@ -43,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -626,6 +627,24 @@ def _withhold_hidden_denominators(table: pd.DataFrame, marks: pd.DataFrame) -> N
             _replace_rows(table, hidden, column, None)
 
 
+def _rows_in_hidden_cells(keys: np.ndarray, cell: np.ndarray, cells_of) -> np.ndarray:
+    """Positions of the rows whose cell is one of ``cells_of(key)`` for the row's ``key`` (a
+    comparator's area, or its list of member clusters; missing keys match nothing), worked
+    out once per distinct key."""
+    present = np.flatnonzero(pd.notna(keys))
+    if not len(present):
+        return np.array([], dtype=np.intp)
+    parts = []
+    values = pd.Series(keys[present], dtype=object)
+    groups = values.groupby(values, sort=False)
+    for rows in groups.indices.values():
+        rows = present[rows]
+        bad = cells_of(keys[rows[0]])
+        if bad:
+            parts.append(rows[np.isin(cell[rows], list(bad))])
+    return np.concatenate(parts) if parts else np.array([], dtype=np.intp)
+
+
 def _withhold_suppressed_comparators(table: pd.DataFrame, suppressed: np.ndarray) -> None:
     """Every comparator's columns on any row are withheld where the comparator's area row
     (its ``area_level`` row named by the row's ``area_column``; Scotland: every row) is
@@ -634,7 +653,9 @@ def _withhold_suppressed_comparators(table: pd.DataFrame, suppressed: np.ndarray
     cell: the pooled value less the visible members would give the hidden one back."""
     if not suppressed.any():
         return
-    cell = [table[c].to_numpy(dtype=object) for c in ("indicator_id", "period_type", "period")]
+    # one integer per cell (indicator, period type, period), so rows are matched in bulk
+    cells = table[["indicator_id", "period_type", "period"]].astype(object)
+    cell = cells.groupby(list(cells.columns), sort=False, dropna=False).ngroup().to_numpy()
     levels = table["level"].to_numpy(dtype=object)
     area = table["area_id"].to_numpy(dtype=object)
     for comparator in vocabulary.comparators():
@@ -645,24 +666,22 @@ def _withhold_suppressed_comparators(table: pd.DataFrame, suppressed: np.ndarray
         hidden = np.flatnonzero(suppressed & (levels == level))
         if not len(hidden):
             continue
+        hidden_cells: dict[Any, set] = {}  # area -> the cells where its row is hidden
+        for unit, code in zip(area[hidden], cell[hidden]):
+            hidden_cells.setdefault(unit, set()).add(code)
         members = getattr(comparator, "members_column", None)
         if members:  # rows listing a hidden member, in a cell where it is hidden
             if members not in table.columns:
                 continue
-            keys = set(zip(*(c[hidden] for c in cell), area[hidden]))
             listed = table[members].to_numpy(dtype=object)
             separator = getattr(vocabulary, "MEMBER_SEPARATOR", ";")
-            hit = [i for i in np.flatnonzero(pd.notna(listed))
-                   if any((cell[0][i], cell[1][i], cell[2][i], m.strip()) in keys
-                          for m in str(listed[i]).split(separator) if m.strip())]
+            hit = _rows_in_hidden_cells(listed, cell, lambda text: set().union(*(
+                hidden_cells.get(m.strip(), ()) for m in str(text).split(separator) if m.strip())))
         elif column:  # rows naming a hidden unit, in a cell where it is hidden
             named = table[column].to_numpy(dtype=object)
-            keys = set(zip(*(c[hidden] for c in cell), area[hidden]))
-            rows = np.flatnonzero(pd.Series(named).isin(set(area[hidden])).to_numpy())
-            hit = [i for i in rows if (cell[0][i], cell[1][i], cell[2][i], named[i]) in keys]
+            hit = _rows_in_hidden_cells(named, cell, lambda unit: hidden_cells.get(unit, set()))
         else:  # Scotland: every row of a cell where Scotland is hidden
-            keys = set(zip(*(c[hidden] for c in cell)))
-            hit = [i for i in range(len(table)) if (cell[0][i], cell[1][i], cell[2][i]) in keys]
+            hit = np.flatnonzero(np.isin(cell, cell[hidden]))
         mask = np.zeros(len(table), bool)
         mask[np.asarray(hit, dtype=np.intp)] = True
         _replace_rows(table, mask, value_col, np.nan)

@@ -209,3 +209,25 @@ def test_comparators_are_withheld_from_the_hscp_of_a_cross_boundary_practice():
     member = pseudonyms(table, policy).set_index("practice_code").loc["10040", "area_id"]
     rows = quick[(quick["area_id"] == member) & quick["period"].isin(hidden)]
     assert len(rows) and rows["rest_of_hscp_value"].isna().all()
+
+
+@pytest.mark.parametrize("which", ["normal", "two practices", "one practice", "suppressed",
+                                   "cross-boundary"])
+@pytest.mark.parametrize("audience, rounding", [("cluster", "none"), ("practice", "none"),
+                                                ("cluster", "nearest-5")])
+def test_released_table_is_the_reports_own_cluster_rows(run_tables, analyst_table, awkward_clusters,
+                                                         which, audience, rounding):
+    """"Since the last report" compares the earlier period's released_table (disclosure
+    control on the lean scope): it must equal the full report's own cluster rows."""
+    from clusterqi.report import released_table
+
+    cluster_id = awkward_clusters[which]
+    members = sorted(analyst_table.loc[(analyst_table["level"] == "practice")
+                                       & (analyst_table["cluster_id"] == cluster_id), "area_id"])
+    values = dict(cluster_id=cluster_id, period_end=SYNTHETIC_PERIOD_END, months=MONTHS,
+                  indicator_table=str(run_tables), audience=audience, rounding=rounding,
+                  reveal_practice=members[0] if audience == "practice" else None)
+    full = build_report(**values).table
+    own = full[(full["level"] == "cluster") & (full["area_id"] == cluster_id)].reset_index(drop=True)
+    assert len(own)
+    assert_frame_equal(released_table(**values), own)

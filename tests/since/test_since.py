@@ -170,6 +170,7 @@ def test_no_earlier_report_when_the_data_do_not_reach_back_with_the_reason(monke
         raise AssertionError("the earlier report must not be built when the data stop short")
 
     monkeypatch.setattr("clusterqi.report.build_report", no_report)
+    monkeypatch.setattr("clusterqi.report.released_table", no_report)
     params = report_parameters(cluster_id=CLUSTER, period_end="2026-09")
     assert earlier_report(params) is None
     current = _report(_table({"o": {}}), {"o": _ind("o")})
@@ -179,19 +180,17 @@ def test_no_earlier_report_when_the_data_do_not_reach_back_with_the_reason(monke
     assert "the data do not reach back far enough" in since.reason and "Jul 2025" in since.reason
 
 
-def test_the_earlier_report_is_built_for_the_earlier_period_with_the_same_settings(monkeypatch):
+def test_the_earlier_periods_released_rows_are_made_for_it_with_the_same_settings(monkeypatch):
     months = {str(p) for p in pd.period_range("2024-10", "2026-09", freq="M")}
     monkeypatch.setattr(since_module, "_data_months", lambda params: months)
     catalogue = {"o": _ind("o")}
     asked = []
 
-    def build(**values):
+    def released(**values):
         asked.append(values)
-        # the earlier report's own build does not look back again
-        assert since_last_report(report_parameters(**values), None) is None
-        return _report(_table({"o": {}}, end=values["period_end"]), catalogue)
+        return _table({"o": {}}, end=values["period_end"])
 
-    monkeypatch.setattr("clusterqi.report.build_report", build)
+    monkeypatch.setattr("clusterqi.report.released_table", released)
     params = report_parameters(cluster_id=CLUSTER, period_end="2026-09", audience="cluster",
                                threshold=10, rounding="nearest-5", previous_period_end="2026-03",
                                indicator_table="/somewhere/indicators.parquet")
