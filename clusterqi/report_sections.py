@@ -42,11 +42,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from altair.utils.schemapi import debug_mode
 from IPython.display import HTML, display
 
 from clusterqi import __version__
 from clusterqi.brief import DEFAULT_LIMIT as DISCUSS_LIMIT
 from clusterqi.brief import format_number, period_words, trend_months
+from clusterqi.charts.inputs import shared_chart_data
 from clusterqi.charts.offline import chart_markup, chart_spec
 from clusterqi.charts.small import describe_small_trend, small_trend_chart
 from clusterqi.disclosure import coarsening_note
@@ -541,9 +543,12 @@ def show_indicator_sections(report) -> None:
         badge, sentence = _card_sentence(report, ind, total, brief)
         small = ""
         if len(_rows(report, indicator_id, "cluster", "month")):
-            chart = small_trend_chart(table, ind, report.cluster_id, audience=aud, threshold=threshold)
-            small = _chart_markup(chart, describe_small_trend(table, ind, report.cluster_id, aud, threshold),
-                                  embed_options={"actions": False})
+            # rows prepared once for the chart and its sentence; Altair's build-time validation
+            # off, as for every other chart (chart_with_text)
+            with shared_chart_data(), debug_mode(False):
+                chart = small_trend_chart(table, ind, report.cluster_id, audience=aud, threshold=threshold)
+                trend_sentence = describe_small_trend(table, ind, report.cluster_id, aud, threshold)
+            small = _chart_markup(chart, trend_sentence, embed_options={"actions": False})
         more = _more_markup(report, ind, table, total, threshold)
         cards.append(
             f"<section class='cqi-card' aria-labelledby='{sid}'>"

@@ -345,11 +345,26 @@ class Run:
         """
         if self._places is None:
             self._places = _places(self.table)
-        every, lean, own, areas, named, cluster_rows, peers = self._places
+        every, lean, own, areas, named, cluster_rows, peers, _ = self._places
         mine = own.get(cluster_id, np.array([], dtype=np.intp))
         parts = [every if every_practice else lean, mine]
         parts += [areas[k] for k in sorted(named.get(cluster_id, ())) if k in areas]
         # a pooled comparator (peers) is withheld where any member's cell is suppressed
+        parts += [cluster_rows[p] for p in peers.get(cluster_id, ()) if p in cluster_rows]
+        return np.unique(np.concatenate(parts))
+
+    def own_scope(self, cluster_id: str) -> np.ndarray:
+        """Positions of the rows disclosure control needs for the cluster's own cluster-level
+        rows alone (what "since the last report" compares): those rows, Scotland's, the rows of
+        the HSCPs and boards its rows name and of its peer clusters (their comparators are
+        withheld where those are suppressed), and one row per practice (what disclosure control
+        knows of every practice). ``tests/report`` checks the released rows equal the full
+        report's."""
+        if self._places is None:
+            self._places = _places(self.table)
+        _, _, _, areas, named, cluster_rows, peers, known = self._places
+        parts = [known, cluster_rows.get(cluster_id, np.array([], dtype=np.intp))]
+        parts += [areas[k] for k in sorted(named.get(cluster_id, ())) if k in areas]
         parts += [cluster_rows[p] for p in peers.get(cluster_id, ()) if p in cluster_rows]
         return np.unique(np.concatenate(parts))
 
@@ -386,6 +401,7 @@ def _places(t: pd.DataFrame) -> tuple:
     one_each = np.zeros(len(t), bool)
     one_each[first] = True
     lean = np.flatnonzero(shared | (one_each & practice))
+    known = np.flatnonzero((level == SCOTLAND) | (one_each & practice))
     cluster = t["cluster_id"].astype("string").where(unit)
     own = {str(k): v for k, v in cluster.groupby(cluster, dropna=True).indices.items()}
     areas = {(str(lv), str(a)): v for (lv, a), v in
@@ -409,7 +425,7 @@ def _places(t: pd.DataFrame) -> tuple:
             named.setdefault(cid, set()).update(
                 ([(HSCP, str(hscp))] if isinstance(hscp, str) else [])
                 + ([(HB, str(hb))] if isinstance(hb, str) else []))
-    return every, lean, own, areas, named, cluster_rows, peers
+    return every, lean, own, areas, named, cluster_rows, peers, known
 
 
 _RUNS: OrderedDict[tuple, Run] = OrderedDict()

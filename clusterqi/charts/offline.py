@@ -51,6 +51,7 @@ from typing import Any
 import altair as alt
 import altair.utils.data as alt_data
 import pandas as pd
+from altair.utils.schemapi import debug_mode
 
 __all__ = [
     "RENDERER_NAME",
@@ -291,7 +292,8 @@ def chart_spec(chart: alt.TopLevelMixin) -> dict:
     Not validated against the Vega-Lite schema again: the chart tests validate every builder's
     spec, and validation was ~40% of an explorer redraw and a fifth of a report's charts.
     """
-    return chart.to_dict(validate=False, context={"pre_transform": False})
+    with debug_mode(False):  # nor each schema object Altair makes on the way (its "debug mode")
+        return chart.to_dict(validate=False, context={"pre_transform": False})
 
 
 def chart_markup(spec: dict, embed_options: dict | None = None) -> str:

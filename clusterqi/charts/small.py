@@ -49,6 +49,7 @@ SIGNAL_WORDS = {"improvement": "special cause: improvement", "concern": "special
                 "neutral": "special cause"}
 
 
+@inputs.prepared_once
 def small_trend_data(table: pd.DataFrame, indicator: Any, cluster_id: str,
                      threshold: int = 5) -> pd.DataFrame:
     """One row per month: month, value, scotland, lcl, ucl, signal (words or missing), hidden."""

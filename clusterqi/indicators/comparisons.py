@@ -46,6 +46,7 @@ Example usage::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -508,15 +509,26 @@ def funnel_lines(
             f"kind of indicator {indicator_id!r} unknown: pass kind='proportion' or 'rate' "
             "(calculate_indicators records it in table.attrs['kinds'])"
         )
-    sizes = np.geomspace(rows["denominator"].min(), rows["denominator"].max(), points)
+    return _limit_lines(kind, scotland, phi, tau2, len(rows), float(multiplier),
+                        float(rows["denominator"].min()), float(rows["denominator"].max()),
+                        int(points)).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _limit_lines(kind: str, scotland: float, phi: float, tau2: float, n: int, multiplier: float,
+                 smallest: float, largest: float, points: int) -> pd.DataFrame:
+    """:func:`funnel_lines`' limits from its scalars: the same for every report of a run that
+    draws the same level of an indicator, so a batch kernel works each out once (callers get
+    a copy)."""
+    sizes = np.geomspace(smallest, largest, points)
     if kind == "proportion":
-        od = stats.Overdispersion(kind="proportion", phi=phi, tau2=tau2, n=len(rows),
+        od = stats.Overdispersion(kind="proportion", phi=phi, tau2=tau2, n=n,
                                   baseline=scotland / multiplier)
         adjusted = od.limits(sizes, multiplier=multiplier)
         plain = od.limits(sizes, multiplier=multiplier, adjusted=False)
     else:
         rate = scotland / multiplier
-        od = stats.Overdispersion(kind="ratio", phi=phi, tau2=tau2, n=len(rows), baseline=1.0)
+        od = stats.Overdispersion(kind="ratio", phi=phi, tau2=tau2, n=n, baseline=1.0)
         adjusted = od.limits(sizes * rate, multiplier=scotland)
         plain = od.limits(sizes * rate, multiplier=scotland, adjusted=False)
     out = pd.DataFrame({"size": sizes, "baseline": np.full(points, scotland)})
