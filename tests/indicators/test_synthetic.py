@@ -134,3 +134,15 @@ def test_funnel_lines_come_from_the_tables_own_figures(synthetic_indicators, tot
         placed = np.where(drawn.value > upper, "high", np.where(drawn.value < lower, "low",
                                                                 "within"))
         assert (placed == drawn.funnel_998.to_numpy()).mean() > 0.99
+
+
+def test_funnel_lines_are_remembered_but_each_caller_gets_its_own_copy(synthetic_indicators):
+    """A batch kernel works each funnel's limits out once (they are the same for every report
+    of a run); a caller changing its lines must not change the next caller's."""
+    first = funnel_lines(synthetic_indicators, "antibiotics_4c_share", "cluster", points=30)
+    kept = first.copy()
+    first["upper_998"] = -1.0
+    again = funnel_lines(synthetic_indicators, "antibiotics_4c_share", "cluster", points=30)
+    pd.testing.assert_frame_equal(again, kept)
+    other = funnel_lines(synthetic_indicators, "antibiotics_4c_share", "cluster", points=31)
+    assert len(other) == 31

@@ -218,7 +218,7 @@ def test_comparators_are_withheld_from_the_hscp_of_a_cross_boundary_practice():
 def test_released_table_is_the_reports_own_cluster_rows(run_tables, analyst_table, awkward_clusters,
                                                          which, audience, rounding):
     """"Since the last report" compares the earlier period's released_table (disclosure
-    control on the lean scope): it must equal the full report's own cluster rows."""
+    control on Run.own_scope, the rows they depend on): it must equal the full report's own cluster rows."""
     from clusterqi.report import released_table
 
     cluster_id = awkward_clusters[which]
