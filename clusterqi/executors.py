@@ -178,16 +178,18 @@ PARENT_WATCH_SECONDS = 1.0
 _PR_SET_PDEATHSIG = 1
 
 
-def _exit_with_parent() -> None:
+def _exit_with_parent(parent: int | None = None) -> None:
     """End this worker (and its kernels) when the batch process that started it dies.
 
     Two guards: Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGTERM)``), and a daemon
     thread that checks every :data:`PARENT_WATCH_SECONDS` whether the parent changed (the
     process was re-parented), then stops the kernels and exits. A kernel itself exits when its
-    worker dies (ipykernel watches its parent through ``JPY_PARENT_PID``). So ``kill -9`` of a
+    worker dies (Linux's parent-death signal, set as it starts: :mod:`clusterqi.kernels`). So ``kill -9`` of a
     batch leaves no worker or kernel running.
     """
-    parent = os.getppid()
+    # ``parent``: the batch process's pid, passed from it, since a worker that is still starting
+    # when the batch is killed has already been re-parented by the time it asks for its parent
+    parent = os.getppid() if parent is None else parent
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -204,14 +206,16 @@ def _exit_with_parent() -> None:
                     os._exit(1)
             time.sleep(PARENT_WATCH_SECONDS)
 
+    if os.getppid() != parent:  # the batch ended while this worker was starting
+        os._exit(1)
     threading.Thread(target=watch, name="clusterqi-parent-watch", daemon=True).start()
 
 
-def _init_local_worker() -> None:
+def _init_local_worker(parent: int | None = None) -> None:
     import atexit
 
     atexit.register(shutdown_worker_kernels)
-    _exit_with_parent()
+    _exit_with_parent(parent)
 
 
 # --- executors ---------------------------------------------------------------------------------
@@ -262,6 +266,7 @@ class LocalExecutor(Executor):
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_local_worker,
+                initargs=(os.getpid(),),
             )
         # With few workers, they only run notebooks and this process writes the HTML while they go
         # on to the next cluster, so no core idles while a report is rendered (2 cores: ~1.6 -> ~1.85

@@ -24,9 +24,11 @@ Example usage::
 
 from __future__ import annotations
 
+import ctypes
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -64,6 +66,24 @@ class NotebookFailed(RuntimeError):
 def _one_line(text: str) -> str:
     first = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
     return first if len(first) <= ERROR_TEXT_LIMIT else first[: ERROR_TEXT_LIMIT - 1] + "…"
+
+
+_PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
+
+
+def _end_with_parent() -> None:
+    """Run in a new kernel's process before it starts: Linux ends it (SIGTERM) when the process
+    that started it ends.
+
+    ipykernel also watches its parent, but only once it has started (a second or more of
+    imports), and a kernel whose parent was already gone by then ignores the parent's death
+    when the orphan's new parent is not init (a container's sub-reaper): a batch killed while
+    its kernels were starting left them running.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # ipykernel's own parent watch still applies
 
 
 class _ClientClosingKernelManager(AsyncKernelManager):
@@ -154,11 +174,13 @@ class ReusableKernel:
         # nbclient needs the async manager: a blocking client would stall its event loop, and a
         # dead kernel would then never be noticed.
         km = _ClientClosingKernelManager(kernel_name=self.kernel_name)
+        linux = {"preexec_fn": _end_with_parent} if sys.platform.startswith("linux") else {}
         run_sync(km.start_kernel)(
             cwd=str(cwd),
             extra_arguments=["--HistoryManager.hist_file=:memory:"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            **linux,
         )
         self._km = km
         self.started += 1
