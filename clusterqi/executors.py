@@ -26,10 +26,8 @@ Example usage::
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
-import signal
 import sys
 import threading
 import time
@@ -41,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from clusterqi.hashing import sha256_file
-from clusterqi.kernels import NotebookFailed, ReusableKernel
+from clusterqi.kernels import NotebookFailed, ReusableKernel, end_with_parent
 from clusterqi.report_html import render_html
 
 __all__ = [
@@ -174,8 +172,6 @@ def run_report_job(job: ReportJob) -> ReportResult:
 
 #: Seconds between a worker's checks that the batch process that started it is still alive.
 PARENT_WATCH_SECONDS = 1.0
-#: Linux prctl option: the signal a process gets when its parent dies.
-_PR_SET_PDEATHSIG = 1
 
 
 def _exit_with_parent(parent: int | None = None) -> None:
@@ -191,11 +187,7 @@ def _exit_with_parent(parent: int | None = None) -> None:
     # when the batch is killed has already been re-parented by the time it asks for its parent
     parent = os.getppid() if parent is None else parent
     if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass  # the watch thread still guards
+        end_with_parent()  # the watch thread still guards where this cannot be set
 
     def watch() -> None:
         while True:

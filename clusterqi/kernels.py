@@ -71,9 +71,10 @@ def _one_line(text: str) -> str:
 _PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 
 
-def _end_with_parent() -> None:
-    """Run in a new kernel's process before it starts: Linux ends it (SIGTERM) when the process
-    that started it ends.
+def end_with_parent() -> None:
+    """Ask Linux to end this process (SIGTERM) when the process that started it ends; a new
+    kernel runs it before it starts, and a batch worker as it starts
+    (:func:`clusterqi.executors._exit_with_parent`).
 
     ipykernel also watches its parent, but only once it has started (a second or more of
     imports), and a kernel whose parent was already gone by then ignores the parent's death
@@ -83,7 +84,7 @@ def _end_with_parent() -> None:
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
-        pass  # ipykernel's own parent watch still applies
+        pass  # the caller's other guards still apply (ipykernel's, a worker's watch thread)
 
 
 class _ClientClosingKernelManager(AsyncKernelManager):
@@ -174,7 +175,7 @@ class ReusableKernel:
         # nbclient needs the async manager: a blocking client would stall its event loop, and a
         # dead kernel would then never be noticed.
         km = _ClientClosingKernelManager(kernel_name=self.kernel_name)
-        linux = {"preexec_fn": _end_with_parent} if sys.platform.startswith("linux") else {}
+        linux = {"preexec_fn": end_with_parent} if sys.platform.startswith("linux") else {}
         run_sync(km.start_kernel)(
             cwd=str(cwd),
             extra_arguments=["--HistoryManager.hist_file=:memory:"],
