@@ -253,6 +253,9 @@ def plain(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
     return frame.assign(**back) if back else frame
 
 
+_NO_ROWS = np.array([], dtype=np.intp)
+
+
 class Run:
     """One run's tables as read from disk, and what every report of the run shares.
 
@@ -343,15 +346,9 @@ class Run:
         every practice (its name, code and cluster, and how many practices each cluster has),
         which one row gives.
         """
-        if self._places is None:
-            self._places = _places(self.table)
-        every, lean, own, areas, named, cluster_rows, peers, _ = self._places
-        mine = own.get(cluster_id, np.array([], dtype=np.intp))
-        parts = [every if every_practice else lean, mine]
-        parts += [areas[k] for k in sorted(named.get(cluster_id, ())) if k in areas]
-        # a pooled comparator (peers) is withheld where any member's cell is suppressed
-        parts += [cluster_rows[p] for p in peers.get(cluster_id, ()) if p in cluster_rows]
-        return np.unique(np.concatenate(parts))
+        every, lean, own, *_ = self._place_index()
+        return self._with_areas_and_peers(
+            cluster_id, [every if every_practice else lean, own.get(cluster_id, _NO_ROWS)])
 
     def own_scope(self, cluster_id: str) -> np.ndarray:
         """Positions of the rows disclosure control needs for the cluster's own cluster-level
@@ -360,11 +357,21 @@ class Run:
         withheld where those are suppressed), and one row per practice (what disclosure control
         knows of every practice). ``tests/report`` checks the released rows equal the full
         report's."""
+        *_, cluster_rows, _, known = self._place_index()
+        return self._with_areas_and_peers(cluster_id, [known, cluster_rows.get(cluster_id, _NO_ROWS)])
+
+    def _place_index(self) -> tuple:
+        """:func:`_places` of the table, worked out once."""
         if self._places is None:
             self._places = _places(self.table)
-        _, _, _, areas, named, cluster_rows, peers, known = self._places
-        parts = [known, cluster_rows.get(cluster_id, np.array([], dtype=np.intp))]
-        parts += [areas[k] for k in sorted(named.get(cluster_id, ())) if k in areas]
+        return self._places
+
+    def _with_areas_and_peers(self, cluster_id: str, parts: list[np.ndarray]) -> np.ndarray:
+        """``parts`` with the rows of the HSCPs and boards the cluster's rows name and of its
+        peer clusters (a pooled comparator is withheld where any member's cell is suppressed),
+        as sorted unique positions."""
+        _, _, _, areas, named, cluster_rows, peers, _ = self._place_index()
+        parts = parts + [areas[k] for k in sorted(named.get(cluster_id, ())) if k in areas]
         parts += [cluster_rows[p] for p in peers.get(cluster_id, ()) if p in cluster_rows]
         return np.unique(np.concatenate(parts))
 
