@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import papermill
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -87,6 +88,49 @@ def end_with_parent() -> None:
         pass  # the caller's other guards still apply (ipykernel's, a worker's watch thread)
 
 
+class _ReadyClient(AsyncKernelClient):
+    """A kernel client whose start-up handshake ends when the kernel has answered, not 0.2 s later.
+
+    jupyter_client's ``wait_for_ready`` asks for the kernel's info until the reply and an IOPub
+    message arrive (IOPub subscriptions miss what is sent before they connect), then reads IOPub
+    until it has been quiet for 0.2 s: a fixed 0.2 s per notebook, while the kernel is idle.
+    Here the handshake ends on the IOPub "idle" status of the info request that was answered:
+    after it the kernel has nothing left to send, and nbclient ignores any message that is not
+    a reply to its own requests, so nothing left over from earlier attempts can be mistaken
+    for a cell's output.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except queue.Empty:
+                reply = None
+            if (reply is not None and reply["msg_type"] == "kernel_info_reply"
+                    and reply["parent_header"].get("msg_id") == request
+                    and await self._idle_after(request)):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    async def _idle_after(self, request: str) -> bool:
+        """Whether IOPub brings the kernel's "idle" status for ``request`` (each message within
+        0.2 s; none means the subscription was not connected yet, so ask again)."""
+        while True:
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=0.2)
+            except queue.Empty:
+                return False
+            if (msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == request
+                    and msg["content"].get("execution_state") == "idle"):
+                return True
+
+
 class _ClientClosingKernelManager(AsyncKernelManager):
     """A kernel manager that remembers the clients it hands out, so they can be closed.
 
@@ -99,6 +143,7 @@ class _ClientClosingKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.client_factory = _ReadyClient
         self._clients: list = []
 
     def client(self, **kwargs):
@@ -186,7 +231,7 @@ class ReusableKernel:
         self._km = km
         self.started += 1
         imports = "\n".join(f"import {name}" for name in self.warm_imports)
-        self._execute(f"{imports}\n{_STATE}.snapshot_state()\ndel {', '.join(_top_names(self.warm_imports))}\n",
+        self._execute(f"{imports}\n{_STATE}.settle_collector()\n{_STATE}.snapshot_state()\ndel {', '.join(_top_names(self.warm_imports))}\n",
                       first=True)
 
     def shutdown(self) -> None:
