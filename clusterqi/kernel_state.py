@@ -8,7 +8,8 @@ namespace and execution counter and puts back every setting below. A notebook th
 fresh kernel instead (see :mod:`clusterqi.kernels`), so a half-finished state is never reused.
 
 Restored: the IPython user namespace, output history and execution count; the current folder;
-``os.environ``; ``sys.path``; ``warnings`` filters; Python's and NumPy's global random state;
+``os.environ``; ``sys.path``; ``warnings`` filters; the garbage collector's thresholds (see
+:func:`settle_collector`); Python's and NumPy's global random state;
 NumPy error handling and print options; every pandas option; Altair's active renderer (and its
 options), theme and data transformer; matplotlib's ``rcParams`` when matplotlib is loaded.
 Not restored: attributes a notebook sets on imported library modules other than those settings
@@ -18,26 +19,49 @@ which every cluster of the run shares and no report changes).
 
 Example usage (what :class:`clusterqi.kernels.ReusableKernel` sends to the kernel)::
 
-    from clusterqi.kernel_state import snapshot_state, restore_state
-    snapshot_state()      # once, after the warm-up imports
+    from clusterqi.kernel_state import settle_collector, snapshot_state, restore_state
+    settle_collector()    # once, after the warm-up imports
+    snapshot_state()      # then record the settings
     restore_state()       # before each notebook
 """
 
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import random
 import sys
 import warnings
 from typing import Any
 
-__all__ = ["snapshot_state", "restore_state", "WARM_IMPORTS"]
+__all__ = ["snapshot_state", "restore_state", "settle_collector", "WARM_IMPORTS", "GC_THRESHOLD"]
 
 #: Modules imported once per kernel before the first notebook (the slow part of a report's start).
 WARM_IMPORTS = ("numpy", "pandas", "altair", "pyarrow.parquet", "clusterqi")
 
 _SNAPSHOT: dict[str, Any] = {}
+
+#: The kernel's garbage-collector thresholds (Python's default is ``(700, 10, 10)``).
+GC_THRESHOLD = (10_000, 50, 100)
+
+
+def settle_collector() -> None:
+    """Make Python's garbage collector cheap for a kernel that runs report after report.
+
+    Call once, after the warm-up imports and before :func:`snapshot_state`. The objects the
+    imports made (pandas', Altair's and clusterqi's modules, classes and schemas) are moved out
+    of the collector's sight with :func:`gc.freeze`: they live as long as the kernel, yet every
+    full collection walked them all, and IPython runs one on each reset (0.15 s of every
+    report). Collections then run less often (:data:`GC_THRESHOLD`): a report makes a few
+    hundred thousand short-lived chart objects, and most are freed by reference counting
+    before a collection would look at them. Measured in one IPython shell over four reports:
+    time in the collector from ~0.19 s to ~0.05 s a report (the reset's collection included),
+    the reset itself from ~0.15 s to ~0.05 s.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def _pandas_options(pd) -> dict[str, Any]:
@@ -54,6 +78,7 @@ def snapshot_state() -> None:
     _SNAPSHOT["sys_path"] = list(sys.path)
     _SNAPSHOT["warnings"] = list(warnings.filters)
     _SNAPSHOT["random"] = random.getstate()
+    _SNAPSHOT["gc_threshold"] = gc.get_threshold()
     if "numpy" in sys.modules:
         np = sys.modules["numpy"]
         _SNAPSHOT["np_err"] = np.geterr()
@@ -92,6 +117,7 @@ def restore_state(cwd: str | None = None) -> None:
     warnings.filters[:] = _SNAPSHOT["warnings"]
     warnings._filters_mutated()  # type: ignore[attr-defined]
     random.setstate(_SNAPSHOT["random"])
+    gc.set_threshold(*_SNAPSHOT["gc_threshold"])
     if "np_err" in _SNAPSHOT:
         np = sys.modules["numpy"]
         np.seterr(**_SNAPSHOT["np_err"])

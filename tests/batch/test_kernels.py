@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from clusterqi.kernel_state import GC_THRESHOLD
 from clusterqi.kernels import NotebookFailed, ReusableKernel
 from tests.batch.rendering import probe_lines
 
@@ -26,6 +27,9 @@ def test_variables_and_settings_of_one_report_are_not_visible_to_the_next(kernel
     assert second["max_rows"] == first["max_rows"] == 60
     assert second["renderer"] == first["renderer"]
     assert second["env"] is None
+    # the collector was settled once (import-time objects frozen) and its thresholds put back
+    assert first["gc_frozen"] > 0 and second["gc_frozen"] > 0
+    assert second["gc_threshold"] == first["gc_threshold"] == list(GC_THRESHOLD)
     # and the state really was changed in between: a third run sees none of it either
     third = probe_lines(kernel.run(PROBE, {"cluster_id": "set-state-2"}, timeout=60))
     assert third["leaked_variable"] is False and third["env"] is None
