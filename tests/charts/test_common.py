@@ -11,8 +11,8 @@ import pytest
 import clusterqi.charts as charts
 from clusterqi.charts import theme
 from tests.charts.spec import embedded_columns, scales_for, size_bytes
-from tests.charts.test_funnel import hand_lines
 from tests.charts.tables import CLUSTER, INDICATORS, make_table
+from tests.charts.test_funnel import hand_lines
 
 ABX = INDICATORS["abx"]
 # chart kind -> (builder, describer, positional args after the table)
@@ -185,3 +185,52 @@ def test_layer_builds_the_same_spec_as_chaining_add_params_and_properties():
     built = theme.layer(lines, points, params=(show,), title=title, height=200)
     assert built.to_dict() == chained.to_dict()
     assert theme.layer(lines, points).to_dict() == alt.layer(lines, points).to_dict()
+
+
+def _layers_of_every_kind():
+    data = pd.DataFrame({"x": [1, 2, 3], "y": [3, 1, 2], "unit": ["a", "b", "c"]})
+    other = data.assign(y=[9, 8, 7])
+    pick = alt.selection_point(name="pick", fields=["unit"], on="click", clear="dblclick")
+    legend = alt.selection_point(name="legend_pick", fields=["unit"], bind="legend")
+    show = alt.param(name="show", value=False, bind=alt.binding_checkbox(name="Show "))
+    choose = alt.param(name="choose", value="a", bind=alt.binding_select(options=["a", "b"]))
+    x, y = alt.X("x:Q"), alt.Y("y:Q")
+    lines = alt.Chart(data).mark_line().encode(x=x, y=y)
+    points = alt.Chart(data).mark_point().encode(x=x, y=y).add_params(pick).properties(name="points")
+    named = (alt.Chart(data).mark_line().encode(x=x, y=y, color=alt.Color("unit:N"))
+             .add_params(legend).properties(name="units"))
+    rule = alt.Chart().mark_rule().encode(y=alt.YDatum(2.0))
+    elsewhere = alt.Chart(other).mark_point().encode(x=x, y=y)
+    with_variable = alt.Chart(data).mark_text().encode(x=x, y=y, text=alt.Text("unit:N")).add_params(show)
+    unnamed_pick = alt.Chart(data).mark_point().encode(x=x, y=y).add_params(
+        alt.selection_point(name="unnamed", fields=["unit"]))
+    sized = alt.Chart(data).mark_line().encode(x=x, y=y).properties(width=300)
+    cases = {
+        "shared data, a selection": ((lines, points), {}),
+        "two selections, a variable": ((named, lines, points), {"params": (show, choose)}),
+        "some layers without data": ((lines, rule, points), {"params": (show,)}),
+        "layers with other data": ((lines, elsewhere, points), {"params": (choose,)}),
+        "a layer's own variable": ((with_variable, points), {"params": (show,)}),
+        "data given to the chart": ((lines, rule), {"data": data, "width": "container"}),
+        "other data given to the chart": ((lines, elsewhere), {"data": other}),
+        "a selection on an unnamed view": ((lines, unnamed_pick), {"params": (show,)}),
+        "a layer with its own width": ((sized, points), {}),
+    }
+    return cases
+
+
+@pytest.mark.parametrize("case", list(_layers_of_every_kind()))
+def test_layer_combines_layers_as_altair_does(case):
+    layers, options = _layers_of_every_kind()[case]
+    options = dict(options)
+    params = options.pop("params", ())
+    title = alt.Title("A chart", subtitle=["Layers"])
+    chained = alt.layer(*layers, **({"data": options["data"]} if "data" in options else {}))
+    if params:
+        chained = chained.add_params(*params)
+    chained = chained.properties(title=title, **{k: v for k, v in options.items() if k != "data"})
+    built = theme.layer(*layers, params=params, title=title, **options)
+    assert built.to_dict() == chained.to_dict()
+    # a copy made by a later change (as ``properties`` and ``to_dict`` make) combines nothing again
+    assert built.properties(height=120).to_dict() == chained.properties(height=120).to_dict()
+    assert built.copy().to_dict() == chained.copy().to_dict()
