@@ -130,7 +130,12 @@ def latest_total_period(table: pd.DataFrame, indicator_id: str, level: str) -> s
             f"the table has no total-period rows for indicator {indicator_id!r} at level "
             f"{level!r}"
         )
-    return max(rows["period"].unique(), key=lambda p: (p.split(PERIOD_SEPARATOR)[-1], p))
+    return _latest(rows["period"])
+
+
+def _latest(periods: pd.Series) -> str:
+    """The latest of total periods, by their last month (then by their text)."""
+    return max(periods.unique(), key=lambda p: (p.split(PERIOD_SEPARATOR)[-1], p))
 
 
 _PREPARED: ContextVar[dict | None] = ContextVar("clusterqi_prepared_chart_data", default=None)
@@ -224,20 +229,20 @@ def select_rows(
                              "period_type", "period", "value"], "a chart")
     if level not in LEVEL_NAMES:
         raise ValueError(f"level {level!r} is not known; expected one of {', '.join(LEVEL_NAMES)}")
-    rows = table.iloc[_positions(table).get((indicator_id, level, period_type), _NONE)]
-    if period_type == "total" and period is None and len(rows):
-        period = latest_total_period(rows, indicator_id, level)
-    mask = np.ones(len(rows), dtype=bool)
-    if period is not None:
-        mask &= (rows["period"] == period).to_numpy(dtype=bool, na_value=False)
-    if area_id is not None:
-        mask &= (rows["area_id"] == area_id).to_numpy(dtype=bool, na_value=False)
-    if cluster_id is not None:
-        mask &= (rows["cluster_id"] == cluster_id).to_numpy(dtype=bool, na_value=False)
-    rows = rows[mask]
-    if period_type == "month":
-        rows = rows.sort_values("period")
-    return rows.reset_index(drop=True)
+    # the rows are chosen by position on the few columns that choose them, and the whole
+    # table's ~55 columns are taken once, at the end
+    positions = _positions(table).get((indicator_id, level, period_type), _NONE)
+    if period_type == "total" and period is None and len(positions):
+        period = _latest(table["period"].iloc[positions])
+    keep = np.ones(len(positions), dtype=bool)
+    for column, value in (("period", period), ("area_id", area_id), ("cluster_id", cluster_id)):
+        if value is not None:
+            keep &= (table[column].iloc[positions] == value).to_numpy(dtype=bool, na_value=False)
+    positions = positions[keep]
+    if period_type == "month":  # as DataFrame.sort_values("period") orders them
+        periods = table["period"].iloc[positions].reset_index(drop=True)
+        positions = positions[periods.sort_values().index.to_numpy()]
+    return table.iloc[positions].reset_index(drop=True)
 
 
 def _month_text(month: str) -> str:
