@@ -25,7 +25,7 @@ Example usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
@@ -60,8 +60,8 @@ from clusterqi.report_rows import (
     logged_in,
     numbers_rows,
     own_notes,
+    own_rows,
     report_rows,
-    unit_rows,
 )
 from clusterqi.run_tables import (
     INDICATORS_FILE,
@@ -187,7 +187,9 @@ class ClusterReport:
         """One indicator's rows at one level and period type (:func:`clusterqi.report_rows.unit_rows`)."""
         positions = self._row_groups.get((indicator_id, level, period_type))
         part = self.table.iloc[positions if positions is not None else []]
-        return unit_rows(part, self.cluster_id, indicator_id, level, period_type, own)
+        # the group's rows are the indicator's at the level and period type: what is left of
+        # unit_rows is choosing the cluster's own
+        return own_rows(part, self.cluster_id) if own else part
 
     @property
     def releasable(self) -> bool:
@@ -272,7 +274,10 @@ def build_report(parameters: ReportParameters | None = None, /, **values: Any) -
     # --- since the last report (clusterqi.since): the earlier period's released report compared
     from clusterqi.since import since_maker
 
-    return replace(report, since_of=since_maker(params, report))
+    # set on this very report, not on a copy (dataclasses.replace): "since" reads the report's
+    # discussion, which is then worked out once for the header, the cards and "since"
+    object.__setattr__(report, "since_of", since_maker(params, report))
+    return report
 
 
 def _release(params: ReportParameters, run, catalogue: dict, positions: np.ndarray):

@@ -176,6 +176,21 @@ def test_changing_a_report_never_changes_the_next_one(run_tables, normal_cluster
     assert_frame_equal(again.table, expected)
 
 
+def test_since_is_made_from_the_report_itself_so_its_discussion_is_worked_out_once(
+        run_tables, normal_cluster, monkeypatch):
+    """"Since the last report" reads the report's discussion (what_to_discuss, ~0.1 s); made
+    from a copy of the report, it worked the discussion out a second time for every report."""
+    import clusterqi.since as since_module
+
+    made_from = []
+    monkeypatch.setattr(since_module, "since_last_report",
+                        lambda params, current: made_from.append(current) or "made")
+    report = build_report(cluster_id=normal_cluster, period_end=SYNTHETIC_PERIOD_END, months=MONTHS,
+                          indicator_table=str(run_tables))
+    assert report.since == "made"
+    assert made_from == [report] and made_from[0] is report
+
+
 def test_comparators_are_withheld_from_the_hscp_of_a_cross_boundary_practice():
     """Practice 10040 of cluster north-1 is in another HSCP than its cluster's home one. Where
     that HSCP's month is suppressed, the practice's rest-of-HSCP value must go, also when only
