@@ -222,6 +222,7 @@ def what_to_discuss(
     totals = _own(table, cluster_id, "total")
     months = _own(table, cluster_id, "month")
     by_indicator = dict(tuple(months.groupby("indicator_id", sort=False, observed=True)))
+    totals_of = dict(tuple(totals.groupby("indicator_id", sort=False, observed=True)))
     name = cluster_name
     if name is None and len(totals):
         name = str(totals["area_name"].iloc[0])
@@ -230,8 +231,8 @@ def what_to_discuss(
     found = []
     for indicator_id in ids:
         title, unit, low_is_good = _indicator_words(indicator_id, catalogue)
-        rows = totals[totals["indicator_id"].astype(str) == indicator_id]
-        if rows.empty:
+        rows = totals_of.get(indicator_id)
+        if rows is None or rows.empty:
             continue
         row = rows.iloc[0].to_dict()
         if _suppressed(row):

@@ -24,7 +24,8 @@ import pandas as pd
 
 from clusterqi.vocabulary import CLUSTER, HB, HSCP, PRACTICE, SCOTLAND, UNIT_LEVELS
 
-__all__ = ["report_mask", "report_rows", "numbers_rows", "unit_rows", "own_notes", "logged_in"]
+__all__ = ["report_mask", "report_rows", "numbers_rows", "unit_rows", "own_rows", "own_notes",
+           "logged_in"]
 
 
 def report_mask(table: pd.DataFrame, cluster_id: str) -> np.ndarray:
@@ -75,9 +76,12 @@ def unit_rows(rows: pd.DataFrame, cluster_id: str, indicator_id: str, level: str
     ``own=False`` (e.g. every cluster's total, for a funnel)."""
     keep = ((rows["indicator_id"] == indicator_id) & (rows["level"] == level)
             & (rows["period_type"] == period_type))
-    if own:
-        keep &= _own(rows, cluster_id)
-    return rows[keep]
+    return own_rows(rows[keep], cluster_id) if own else rows[keep]
+
+
+def own_rows(rows: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
+    """The rows of the cluster itself and of its member practices."""
+    return rows[_own(rows, cluster_id)]
 
 
 def own_notes(notes: pd.DataFrame, rows: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
