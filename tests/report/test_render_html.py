@@ -161,3 +161,15 @@ def test_the_discussion_count_travels_in_the_page_head_for_the_index(tmp_path):
     page = render_html(nb, tmp_path / "r.html").read_text()
     assert '<meta name="clusterqi-discuss" content="3">' in page[:HEAD_BYTES]
     assert 'name="clusterqi-discuss"' not in render_html(_notebook(), tmp_path / "s.html").read_text()
+
+
+def test_contents_come_from_the_pages_headings_not_from_text_inside_its_scripts(tmp_path):
+    script = ("<script type=\"text/javascript\">var label = \"<h3 id='in-a-script'>Not a heading"
+              "</h3>\";</script><h3 id='ind-b'>Statins</h3>")
+    first = render_html(_notebook(extra_html=script), tmp_path / "a.html").read_text()
+    nav = re.search(r'<nav class="cqi-toc" aria-label="Contents">(.*?)</nav>', first, re.S).group(1)
+    assert re.findall(r'href="#([^"]+)"', nav) == ["At-a-glance", "Indicators", "ind-a", "ind-b",
+                                                   "About-this-report"]
+    # the exporter is made once per process: the next page carries nothing of this one
+    second = render_html(_notebook(), tmp_path / "b.html").read_text()
+    assert "ind-b" not in second and "Statins" not in second
