@@ -74,7 +74,8 @@ def comparison_data(
     read; months with a suppressed value stay as missing values (a gap in the line).
     """
     ind = inputs.resolve_indicator(indicator)
-    own = inputs.select_rows(table, ind.id, "cluster", "month", area_id=cluster_id)
+    own = inputs.select_rows(table, ind.id, "cluster", "month", area_id=cluster_id,
+                             columns=["area_name", "period", "value", *COMPARATORS.values()])
     if own.empty:
         raise ValueError(f"no cluster month rows for indicator {ind.id!r} and cluster "
                          f"{cluster_id!r}")
@@ -90,7 +91,8 @@ def comparison_data(
         parts.append(pd.DataFrame({"month": own["period"].astype(str), "series": label,
                                    "role": "comparator", "value": inputs.compact(values)}))
     if practices:
-        rows = inputs.select_rows(table, ind.id, "practice", "month", cluster_id=cluster_id)
+        rows = inputs.select_rows(table, ind.id, "practice", "month", cluster_id=cluster_id,
+                                  columns=["period", "area_name", "value"])
         if not rows.empty:
             parts.append(pd.DataFrame({
                 "month": rows["period"].astype(str), "series": rows["area_name"].astype(str),

@@ -72,6 +72,11 @@ LINE_START_SHARE = 0.5  # limit lines start at half the smallest unit's size
 POINTS_VIEW = "funnel_units"
 
 
+#: The columns funnel_lines and inputs.size_column read.
+_LINE_INPUTS = ["indicator_id", "level", "period_type", "period", "numerator", "denominator",
+                "plot_size", "value", "scotland_value", "phi", "tau2"]
+
+
 def _sized_rows(table: pd.DataFrame, indicator_id: str, multiplier: float, level: str,
                 period: str) -> pd.DataFrame:
     """The level's total rows as ``funnel_lines`` reads them from a releasable table.
@@ -81,7 +86,7 @@ def _sized_rows(table: pd.DataFrame, indicator_id: str, multiplier: float, level
     ``plot_size`` stands in for a missing denominator, and the multiplier comes from the
     indicator definition. The limits themselves are still computed by the calculation module.
     """
-    rows = inputs.select_rows(table, indicator_id, level, "total", period)
+    rows = inputs.select_rows(table, indicator_id, level, "total", period, columns=_LINE_INPUTS)
     if "plot_size" in rows:
         rows["denominator"] = inputs.size_column(rows)
     rows.attrs = {**table.attrs, "multipliers": {indicator_id: float(multiplier)}}

@@ -53,8 +53,12 @@ def practice_data(
     and value, and the Scotland value.
     """
     ind = inputs.resolve_indicator(indicator)
-    rows = inputs.select_rows(table, ind.id, "practice", "total", period, cluster_id=cluster_id)
-    own = inputs.select_rows(table, ind.id, "cluster", "total", period, area_id=cluster_id)
+    verdict = vocabulary.headline().verdict_column
+    rows = inputs.select_rows(table, ind.id, "practice", "total", period, cluster_id=cluster_id,
+                              columns=["period", "area_name", "value", "lower_95", "upper_95",
+                                       "interpretation", verdict, inputs.QUALITY_FLAG_COLUMN])
+    own = inputs.select_rows(table, ind.id, "cluster", "total", period, area_id=cluster_id,
+                             columns=["period", "area_name", "value", "scotland_value"])
     if own.empty:
         raise ValueError(f"no cluster total row for indicator {ind.id!r} and cluster "
                          f"{cluster_id!r}")
@@ -66,7 +70,7 @@ def practice_data(
         "upper": inputs.compact(rows["upper_95"]),
         "interval": [inputs.format_interval(lo, hi)
                      for lo, hi in zip(rows["lower_95"], rows["upper_95"])],
-        "category": inputs.comparison_category(rows, vocabulary.headline().verdict_column),
+        "category": inputs.comparison_category(rows, verdict),
         "note": rows["interpretation"].fillna("").astype(str)
         if "interpretation" in rows else "",
     }).reset_index(drop=True)

@@ -54,7 +54,9 @@ def small_trend_data(table: pd.DataFrame, indicator: Any, cluster_id: str,
                      threshold: int = 5) -> pd.DataFrame:
     """One row per month: month, value, scotland, lcl, ucl, signal (words or missing), hidden."""
     ind = inputs.resolve_indicator(indicator)
-    rows = inputs.select_rows(table, ind.id, "cluster", "month", area_id=cluster_id)
+    rows = inputs.select_rows(table, ind.id, "cluster", "month", area_id=cluster_id, columns=[
+        "period", "area_name", "value", "lcl", "ucl", vocabulary.headline().value_column,
+        "spc_signal", "spc_flag", "qualifier"])
     if rows.empty:
         raise ValueError(f"no month rows for indicator {ind.id!r} for cluster {cluster_id!r}")
     for column in ("lcl", "ucl", vocabulary.headline().value_column):

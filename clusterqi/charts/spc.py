@@ -132,7 +132,9 @@ def spc_data(table: pd.DataFrame, indicator: Any, area_id: str, level: str) -> p
     the run-chart rules signal.
     """
     ind = inputs.resolve_indicator(indicator)
-    rows = inputs.select_rows(table, ind.id, level, "month", area_id=area_id)
+    rows = inputs.select_rows(table, ind.id, level, "month", area_id=area_id, columns=[
+        "period", "area_name", "value", "cl", "lcl", "ucl", "spc_flag", "spc_signal", "spc_rule",
+        "spc_phase", "spc_chart", "run_signal"])
     if rows.empty:
         raise ValueError(f"no month rows for indicator {ind.id!r} at level {level!r} for "
                          f"area {area_id!r}")

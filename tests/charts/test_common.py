@@ -234,3 +234,19 @@ def test_layer_combines_layers_as_altair_does(case):
     # a copy made by a later change (as ``properties`` and ``to_dict`` make) combines nothing again
     assert built.properties(height=120).to_dict() == chained.properties(height=120).to_dict()
     assert built.copy().to_dict() == chained.copy().to_dict()
+
+
+@pytest.mark.parametrize("period_type, where", [("month", {"area_id": CLUSTER}),
+                                                ("month", {"cluster_id": CLUSTER}),
+                                                ("total", {})])
+def test_select_rows_of_a_few_columns_are_the_same_rows_in_the_same_order(period_type, where):
+    from clusterqi.charts import inputs
+
+    table = make_table()
+    level = "cluster" if "area_id" in where or not where else "practice"
+    whole = inputs.select_rows(table, ABX.id, level, period_type, **where)
+    few = inputs.select_rows(table, ABX.id, level, period_type, **where,
+                             columns=["value", "period", "not_a_column", "area_name"])
+    assert len(whole) > 1
+    assert list(few.columns) == ["value", "period", "area_name"]
+    pd.testing.assert_frame_equal(few, whole[["value", "period", "area_name"]])
