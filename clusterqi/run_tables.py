@@ -73,6 +73,7 @@ __all__ = [
     "run_key",
     "prepare_run_tables",
     "cached_run_tables",
+    "ready_run_tables",
     "Run",
     "load_run",
     "compact",
@@ -215,6 +216,24 @@ def cached_run_tables(data, period_end: str, months: int) -> Path:
     out_dir = cache_dir(CACHE_FOLDER, run_key(folder, period_end, months))
     if not _complete(out_dir):
         prepare_run_tables(data, period_end, months, out_dir)
+    return out_dir / INDICATORS_FILE
+
+
+def ready_run_tables(data, period_end: str, months: int, threshold: int | None = None) -> Path | None:
+    """The cached run's indicator table if :func:`cached_run_tables` would find it complete
+    (and, for ``threshold``, with its audited suppression marks, as a batch prepares them),
+    else None. Reads nothing but the inputs' digests (remembered by file size and times).
+
+    Example usage::
+
+        path = ready_run_tables("synthetic", "2026-09", 12, threshold=5)
+    """
+    out_dir = cache_dir(CACHE_FOLDER, run_key(data_folder(data), period_end, months))
+    if not _complete(out_dir):
+        return None
+    if threshold is not None and not (out_dir / SUPPRESSION_FILE.format(
+            threshold=int(threshold), secondary="true")).is_file():
+        return None
     return out_dir / INDICATORS_FILE
 
 

@@ -161,3 +161,22 @@ def test_no_report_of_a_cluster_audience_batch_holds_a_practice_name_code_or_lis
             problems += [f"{cid}: practice name {n!r}" for n in names if n in text]
         problems += [f"{cid}: exact list size {s:g}" for s in set(sizes) & set(own)]
     assert problems == []
+
+
+def test_a_batch_on_a_warm_cache_starts_no_process_to_prepare_tables(cluster_batch, monkeypatch):
+    """The batch above left its tables and suppression marks in the cache: the next batch of the
+    same run uses them as they are, without the child process that prepares them."""
+    import clusterqi.batch as batch
+    from clusterqi.runfile import load_run_file
+
+    _, out, _ = cluster_batch
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("a child process was started to prepare tables already in the cache")
+
+    run = load_run_file(out.parent / "run.yaml")
+    earlier = batch.earlier_period_end(run.period_end)
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", no_child)
+    table = batch._prepare_tables(run, earlier)
+    assert table.is_file() and table.name == "indicators.parquet"
+    assert (table.parent / "suppression-t5-true.parquet").is_file()
