@@ -254,7 +254,10 @@ def build_report(parameters: ReportParameters | None = None, /, **values: Any) -
     who = audience_record(params.audience)
     policy, scope, releasable, log = _release(
         params, run, catalogue, run.scope(cluster_id, every_practice=who.sees_other_practices))
-    releasable = report_rows(releasable, cluster_id)
+    # a deep copy holds the 21 number columns as one block instead of one each (54 blocks -> 35):
+    # each of the hundreds of row selections a report makes takes every block in turn (one
+    # cluster's rows: 1.15 -> 0.91 ms; a boolean filter of the table: 3.4 -> 2.9 ms)
+    releasable = report_rows(releasable, cluster_id).copy()
     log = logged_in(log, releasable)
     notes = (release_findings(run.findings, releasable, scope, policy) if len(run.findings.columns)
              else _no_notes())
