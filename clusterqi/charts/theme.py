@@ -197,11 +197,12 @@ def _combinable(layers: tuple, params: tuple) -> bool:
 
 
 class _CombinedLayerChart(alt.LayerChart):
-    """A layered chart whose layers are already combined (data, params and sizes lifted).
+    """A layered chart whose layers are already combined (shared data and selections lifted).
 
     Altair's ``LayerChart`` combines its layers in its constructor, copying every layer twice,
-    and runs the constructor again on each shallow copy, which ``to_dict`` makes: half of a
-    report's chart-drawing time went to recombining charts already combined. A chart built by
+    and runs the constructor again on each shallow copy, which ``to_dict`` makes: recombining
+    charts already combined was ~0.34 s of a report in ``alt.layer`` and ~0.25 s of turning its
+    charts into specs (one kernel, three reports). A chart built by
     :func:`layer` is combined once; its shallow copies keep their parts as they are (combining
     them again would change nothing), deep copies and every other method are Altair's.
     """
