@@ -232,7 +232,7 @@ def what_to_discuss(
     for indicator_id in ids:
         title, unit, low_is_good = _indicator_words(indicator_id, catalogue)
         rows = totals_of.get(indicator_id)
-        if rows is None or rows.empty:
+        if rows is None:
             continue
         row = rows.iloc[0].to_dict()
         if _suppressed(row):

@@ -76,7 +76,9 @@ def unit_rows(rows: pd.DataFrame, cluster_id: str, indicator_id: str, level: str
     ``own=False`` (e.g. every cluster's total, for a funnel)."""
     keep = ((rows["indicator_id"] == indicator_id) & (rows["level"] == level)
             & (rows["period_type"] == period_type))
-    return own_rows(rows[keep], cluster_id) if own else rows[keep]
+    if own:
+        keep &= _own(rows, cluster_id)
+    return rows[keep]
 
 
 def own_rows(rows: pd.DataFrame, cluster_id: str) -> pd.DataFrame:

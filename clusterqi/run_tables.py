@@ -212,11 +212,15 @@ def cached_run_tables(data, period_end: str, months: int) -> Path:
 
         path = cached_run_tables("synthetic", "2026-09", 12)
     """
-    folder = data_folder(data)
-    out_dir = cache_dir(CACHE_FOLDER, run_key(folder, period_end, months))
+    out_dir = _run_folder(data, period_end, months)
     if not _complete(out_dir):
         prepare_run_tables(data, period_end, months, out_dir)
     return out_dir / INDICATORS_FILE
+
+
+def _run_folder(data, period_end: str, months: int) -> Path:
+    """The cache folder of the run's tables (by :func:`run_key`)."""
+    return cache_dir(CACHE_FOLDER, run_key(data_folder(data), period_end, months))
 
 
 def ready_run_tables(data, period_end: str, months: int, threshold: int | None = None) -> Path | None:
@@ -228,7 +232,7 @@ def ready_run_tables(data, period_end: str, months: int, threshold: int | None =
 
         path = ready_run_tables("synthetic", "2026-09", 12, threshold=5)
     """
-    out_dir = cache_dir(CACHE_FOLDER, run_key(data_folder(data), period_end, months))
+    out_dir = _run_folder(data, period_end, months)
     if not _complete(out_dir):
         return None
     if threshold is not None and not (out_dir / SUPPRESSION_FILE.format(
