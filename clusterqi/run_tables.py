@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from clusterqi import __version__, vocabulary
@@ -272,8 +273,23 @@ def compact(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
 def plain(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
     """A part of a :func:`compact` frame with its columns back in their original dtypes (the
     same frame the Parquet file gives for those rows)."""
-    back = {c: frame[c].astype(dtype) for c, dtype in dtypes.items() if c in frame.columns}
+    back = {c: _uncategorised(frame[c], dtype) for c, dtype in dtypes.items() if c in frame.columns}
     return frame.assign(**back) if back else frame
+
+
+def _uncategorised(column: pd.Series, dtype: Any) -> pd.Series:
+    """A category column back as ``dtype``. For Arrow-backed text (the run tables' text) the
+    categories are taken by code in Arrow: pandas' ``astype`` goes through a Python object per
+    row (~70 ms of every report's ~30,000 rows; this ~10 ms). The same values, missing included."""
+    values = column.array
+    categories = getattr(getattr(values, "categories", None), "array", None)
+    if (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+            and isinstance(categories, pd.arrays.ArrowStringArray)):
+        codes = values.codes
+        taken = pa.array(categories).take(pa.array(codes, mask=codes < 0))
+        return pd.Series(dtype.construct_array_type()(taken, dtype=dtype), index=column.index,
+                         name=column.name)
+    return column.astype(dtype)
 
 
 _NO_ROWS = np.array([], dtype=np.intp)

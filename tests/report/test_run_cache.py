@@ -28,3 +28,30 @@ def test_a_corrupt_table_named_by_the_analyst_is_an_error_naming_it(tmp_path):
     run_tables._RUNS.clear()
     with pytest.raises(DataError, match="indicators.parquet.*cannot be read"):
         run_tables.run_for("synthetic", SYNTHETIC_PERIOD_END, 12, bad)
+
+
+def test_a_compact_table_gives_back_the_rows_the_file_has():
+    """compact holds repetitive text as categories; plain gives any rows back exactly as they
+    were: the same dtypes (Arrow text, with NaN for missing), values, missing values and index."""
+    import numpy as np
+    import pandas as pd
+
+    n = 40
+    frame = pd.DataFrame({
+        "indicator_id": pd.array(["a", "b"] * (n // 2), dtype="str"),
+        "quality_flag": pd.array([None, "low list", None, None] * (n // 4), dtype="str"),
+        "object_text": pd.Series(["x", None] * (n // 2), dtype=object),
+        "unique_text": pd.array([f"row {i}" for i in range(n)], dtype="str"),
+        "value": np.arange(n, dtype=float),
+    }, index=np.arange(100, 100 + n))
+    small, dtypes = run_tables.compact(frame)
+    assert set(dtypes) == {"indicator_id", "quality_flag", "object_text"}  # few-valued text
+    assert isinstance(small["indicator_id"].dtype, pd.CategoricalDtype)
+    rows = np.array([39, 0, 3, 3, 17, 2])
+    back = run_tables.plain(small.iloc[rows], dtypes)
+    pd.testing.assert_frame_equal(back, frame.iloc[rows], check_exact=True)
+    assert back["quality_flag"].isna().tolist() == [True, True, True, True, False, True]
+    # object text, and categories not held by Arrow, are given back by pandas itself
+    other = run_tables.plain(small.assign(quality_flag=small["quality_flag"].astype(object)
+                                          .astype("category")), dtypes)
+    pd.testing.assert_frame_equal(other, frame, check_exact=True)
