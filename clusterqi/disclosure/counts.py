@@ -128,10 +128,12 @@ def row_counts(table: pd.DataFrame) -> pd.DataFrame:
     :func:`suppression_counts` judges), ``denominator`` (NaN unless the row's denominator is a
     count: proportions), ``complement`` (denominator - numerator, proportions), and the specs
     ``numerator_spec`` / ``denominator_spec`` (:func:`count_specs`)."""
-    ids = table["indicator_id"].astype("str")
-    specs = count_specs(ids.unique(), getattr(table, "attrs", None))
-    num_spec = ids.map({k: v[0] for k, v in specs.items()}).to_numpy(dtype=object)
-    den_spec = ids.map({k: v[1] for k, v in specs.items()}).to_numpy(dtype=object)
+    # each indicator's specs looked up once, then spread to its rows by code (a missing id,
+    # code -1, takes the NaN at the end)
+    codes, ids = pd.factorize(table["indicator_id"].astype("str"))
+    specs = count_specs(ids, getattr(table, "attrs", None))
+    num_spec = np.array([specs[i][0] for i in ids] + [np.nan], dtype=object)[codes]
+    den_spec = np.array([specs[i][1] for i in ids] + [np.nan], dtype=object)[codes]
     numerator = suppression_counts(table).to_numpy(dtype=float)
     proportion = pd.notna(den_spec)
     denominator = np.where(proportion, pd.to_numeric(table["denominator"], errors="coerce")
