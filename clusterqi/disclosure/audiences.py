@@ -13,7 +13,6 @@ Example usage::
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 
 import numpy as np
@@ -348,19 +347,27 @@ def _enough_numerators(lo, hi, low, high, threshold: int) -> np.ndarray:
 
 def _every_member_fits(lo, hi, n, cell: np.ndarray, threshold: int) -> np.ndarray:
     """(b): for each row, every row of its cell (its size group's practices) has a whole
-    x >= threshold, x <= n_j, with x / n_j in [lo, hi] of the row's printed value."""
-    ok = np.ones(len(n), dtype=bool)
+    x >= threshold, x <= n_j, with x / n_j in [lo, hi] of the row's printed value. A cell of one
+    row, or with no row of known size, leaves its rows as they are.
+
+    Checked for every pair of a row and a member of its cell at once (cells hold a size group's
+    practices, a handful, so the pairs are few)."""
     order = np.argsort(cell, kind="stable")
     bounds = np.flatnonzero(np.r_[True, np.diff(cell[order]) != 0, True])
-    for start, stop in itertools.pairwise(bounds):
-        members = order[start:stop]
-        sizes = n[members][np.isfinite(n[members])]
-        if len(members) < 2 or not len(sizes):
-            continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_low = np.maximum(threshold, np.ceil(sizes[None, :] * lo[members, None]))
-            x_high = np.minimum(np.floor(sizes[None, :] * hi[members, None]), sizes[None, :])
-        ok[members] = (x_low <= x_high).all(axis=1)
+    starts, sizes = bounds[:-1], np.diff(bounds)
+    # each row (in cell order) paired with every member of its cell
+    per_row = np.repeat(sizes, sizes)
+    row = np.repeat(order, per_row)
+    first = np.repeat(np.repeat(starts, sizes), per_row)
+    offset = np.arange(len(row)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    member = order[first + offset]
+    known = np.isfinite(n[member]) & (np.repeat(per_row, per_row) >= 2)
+    row, member = row[known], member[known]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_low = np.maximum(threshold, np.ceil(n[member] * lo[row]))
+        x_high = np.minimum(np.floor(n[member] * hi[row]), n[member])
+    ok = np.ones(len(n), dtype=bool)
+    ok[row[~(x_low <= x_high)]] = False
     return ok
 
 

@@ -176,3 +176,23 @@ def test_the_log_and_the_page_say_what_is_coarsened():
                                                 reveal_practice="84805"))
     assert practice.startswith("The other member practices'")
     assert coarsening_note(DisclosurePolicy(audience="analyst")) == ""
+
+
+def test_a_printed_value_must_fit_every_practice_of_its_size_group():
+    """(b) of the released values: a row's printed value range [lo, hi] is kept only if every
+    practice of its cell (known size n) has a whole count x, threshold <= x <= n, with x / n in
+    the range; a cell of one row, and members of unknown size, constrain nothing."""
+    from clusterqi.disclosure.audiences import _every_member_fits
+
+    lo = np.array([0.05, 0.70, 0.90, 0.05, 0.05])
+    hi = np.array([0.055, 0.72, 0.91, 0.055, 0.055])
+    n = np.array([100.0, 7.0, 3.0, 100.0, np.nan])
+    cell = np.array([0, 0, 1, 2, 2])
+    # row 0: n=100 allows x=5, but n=7 allows no x >= 5 in [0.35, 0.385]; row 1: x=70..72 of
+    # 100 and x=5 of 7 fit; row 2 is alone in its cell; rows 3 and 4: the only member of known
+    # size is row 3, which fits (x=5 of 100)
+    assert _every_member_fits(lo, hi, n, cell, THRESHOLD).tolist() == [False, True, True, True, True]
+    # the cell order in the arrays does not matter
+    turn = np.array([4, 2, 0, 3, 1])
+    assert _every_member_fits(lo[turn], hi[turn], n[turn], cell[turn], THRESHOLD).tolist() == \
+        [True, True, False, True, True]
