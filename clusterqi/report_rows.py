@@ -24,8 +24,8 @@ import pandas as pd
 
 from clusterqi.vocabulary import CLUSTER, HB, HSCP, PRACTICE, SCOTLAND, UNIT_LEVELS
 
-__all__ = ["report_mask", "report_rows", "numbers_rows", "unit_rows", "own_rows", "own_notes",
-           "logged_in"]
+__all__ = ["report_mask", "report_rows", "numbers_rows", "unit_rows", "own_rows", "own_mask",
+           "own_notes", "logged_in"]
 
 
 def report_mask(table: pd.DataFrame, cluster_id: str) -> np.ndarray:
@@ -56,7 +56,8 @@ def report_rows(table: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
     return table[report_mask(table, cluster_id)].reset_index(drop=True)
 
 
-def _own(table: pd.DataFrame, cluster_id: str) -> pd.Series:
+def own_mask(table: pd.DataFrame, cluster_id: str) -> pd.Series:
+    """Which rows are the cluster's own: the cluster itself and its member practices."""
     return table["cluster_id"].astype("string").eq(cluster_id).fillna(False)
 
 
@@ -64,7 +65,7 @@ def numbers_rows(rows: pd.DataFrame, cluster_id: str, columns) -> pd.DataFrame:
     """The cluster's own rows, its member practices (as released) and its comparator areas, in
     ``columns`` (those present). ``rows`` are a report's rows, so its HSCP and board rows are
     already the cluster's home ones."""
-    own = rows[_own(rows, cluster_id) & rows["level"].isin(list(UNIT_LEVELS))]
+    own = rows[own_mask(rows, cluster_id) & rows["level"].isin(list(UNIT_LEVELS))]
     areas = rows[rows["level"].isin([HSCP, HB, SCOTLAND])]
     out = pd.concat([own, areas], ignore_index=True)
     return out[[c for c in columns if c in out.columns]]
@@ -77,20 +78,20 @@ def unit_rows(rows: pd.DataFrame, cluster_id: str, indicator_id: str, level: str
     keep = ((rows["indicator_id"] == indicator_id) & (rows["level"] == level)
             & (rows["period_type"] == period_type))
     if own:
-        keep &= _own(rows, cluster_id)
+        keep &= own_mask(rows, cluster_id)
     return rows[keep]
 
 
 def own_rows(rows: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
     """The rows of the cluster itself and of its member practices."""
-    return rows[_own(rows, cluster_id)]
+    return rows[own_mask(rows, cluster_id)]
 
 
 def own_notes(notes: pd.DataFrame, rows: pd.DataFrame, cluster_id: str) -> pd.DataFrame:
     """The released data-quality notes about the cluster itself and its own practices."""
     if not len(notes):
         return notes
-    practices = rows[_own(rows, cluster_id) & rows["level"].eq(PRACTICE)]
+    practices = rows[own_mask(rows, cluster_id) & rows["level"].eq(PRACTICE)]
     mine = set(practices["area_id"].astype(str)) | {cluster_id}
     return notes[notes["area_id"].astype(str).isin(mine)].reset_index(drop=True)
 
