@@ -95,3 +95,38 @@ def test_the_chart_data_transformer_gives_altairs_values_for_every_column_kind()
     assert offline.chart_values(frame) == to_values(frame)
     with pytest.raises(alt.MaxRowsError):
         offline.chart_values(pd.DataFrame({"a": range(offline.MAX_CHART_ROWS + 1)}))
+
+
+def test_chart_spec_gives_the_spec_altair_gives():
+    """chart_spec's short way for plain values changes nothing: a layered chart with data of
+    every kind the charts use (numpy numbers, dates, missing values, nested lists and dicts in
+    properties) gives Altair's own spec; afterwards Altair's conversion is its own again."""
+    import numpy as np
+    from altair.utils import schemapi
+
+    data = pd.DataFrame({
+        "name": pd.Series(["Practice A", None, "B"], dtype="str"),
+        "value": [1.5, np.nan, 3.0],
+        "count": pd.array([1, None, 3], dtype="Int64"),
+        "month": pd.to_datetime(["2026-07-01", "2026-08-01", None]),
+        "flag": [True, False, True],
+    })
+    base = alt.Chart(data).encode(
+        x=alt.X("month:T", axis=alt.Axis(values=[np.datetime64("2026-07-01")], format="%b")),
+        y=alt.Y("value:Q", scale=alt.Scale(domain=(np.float64(0.0), 4)), title=["two", "lines"]),
+        tooltip=[alt.Tooltip("name:N"), alt.Tooltip("count:Q", format=",")],
+    )
+    layered = alt.layer(
+        base.mark_line(),
+        base.mark_point().encode(color=alt.condition("datum.flag", alt.value("red"),
+                                                     alt.value(None))),
+        alt.Chart(pd.DataFrame({"y": [np.int64(2)]})).mark_rule().encode(y="y:Q"),
+    ).properties(title={"text": "A chart", "subtitle": ["one", "two"]}, width=300,
+                 usermeta={"nested": {"list": [1, (2, 3)], "none": None}})
+    context = {"pre_transform": False}
+    with alt.data_transformers.enable(offline.RENDERER_NAME):
+        expected = layered.to_dict(validate=False, context=dict(context))
+        assert offline.chart_spec(layered) == expected
+    assert schemapi._todict is offline._ALTAIR_TODICT
+    assert json.dumps(offline.chart_spec(layered), sort_keys=True) == json.dumps(expected,
+                                                                               sort_keys=True)
