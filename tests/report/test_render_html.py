@@ -173,3 +173,16 @@ def test_contents_come_from_the_pages_headings_not_from_text_inside_its_scripts(
     # the exporter is made once per process: the next page carries nothing of this one
     second = render_html(_notebook(), tmp_path / "b.html").read_text()
     assert "ind-b" not in second and "Statins" not in second
+
+
+def test_contents_take_each_headings_text_without_its_anchor_link_or_what_lies_between():
+    from clusterqi.report_html import _toc
+
+    body = ("<H2 id='At-a-glance'>At a\n glance<a class='anchor-link' href='#At-a-glance'>&#182;</a></H2>"
+            "<table><tr><td><h4 id='not-listed'>Small</h4>x &lt;h3&gt;</td></tr></table>"
+            "<h3 id='ind-a'>Antibiotics &amp; <em>4C</em></h3 >"
+            "<h3>No id</h3><h2 id='About-this-report'>About</h2>")
+    assert _toc(body) == (
+        '<ol><li><a href="#At-a-glance">At a glance</a>'
+        '<ol><li><a href="#ind-a">Antibiotics &amp; 4C</a></li></ol></li>'
+        '<li><a href="#About-this-report">About</a></li></ol>')
