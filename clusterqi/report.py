@@ -115,7 +115,14 @@ def _significant(values: pd.Series, figures: int) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         digits = figures - 1 - np.floor(np.log10(np.abs(x)))
     digits = np.where(np.isfinite(digits), digits, 0).astype(int)
-    out = np.array([round(v, d) if np.isfinite(v) else v for v, d in zip(x, digits)])
+    out = x.copy()
+    finite = np.isfinite(x)
+    # NumPy's rounding (half to even, of the value scaled by a power of ten: what round() does
+    # with a NumPy number), once per number of decimals instead of once per value (~0.07 s of
+    # every report's CSV)
+    for places in np.unique(digits[finite]):
+        rows = finite & (digits == places)
+        out[rows] = np.round(x[rows], int(places))
     return pd.Series(out, index=values.index, dtype="float64")
 
 

@@ -246,3 +246,30 @@ def test_released_table_is_the_reports_own_cluster_rows(run_tables, analyst_tabl
     own = full[(full["level"] == "cluster") & (full["area_id"] == cluster_id)].reset_index(drop=True)
     assert len(own)
     assert_frame_equal(released_table(**values), own)
+
+
+def test_significant_figures_round_as_python_rounds_each_value():
+    """The CSV's rounding to significant figures, worked in bulk, gives exactly what round()
+    gives each NumPy value: halves (2.675 to two places is 2.68: NumPy rounds the scaled value
+    267.5, half to even), negative values, values rounded to tens and more, zero, missing and
+    infinite."""
+    import numpy as np
+    import pandas as pd
+
+    from clusterqi.report import _significant
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate([
+        [2.675, 0.0125, 1234.5, -0.00098765, 987654321.0, 0.0, -0.0, np.nan, np.inf, 12.5, 1e-12],
+        (rng.integers(0, 100_000, 2_000) + 0.5) / 10.0 ** rng.integers(0, 6, 2_000),
+        np.sign(rng.standard_normal(5_000)) * 10 ** rng.uniform(-8, 9, 5_000),
+    ])
+    for figures in (1, 2, 4):
+        digits = [figures - 1 - int(np.floor(np.log10(abs(v)))) if np.isfinite(v) and v else 0
+                  for v in values]
+        expected = [round(np.float64(v), d) if np.isfinite(v) else v
+                    for v, d in zip(values, digits)]
+        got = _significant(pd.Series(values), figures).to_numpy()
+        np.testing.assert_array_equal(got, np.array(expected))
+    assert _significant(pd.Series([2.675, 1234.5, 0.0125]), 3).tolist() == [2.68, 1230.0, 0.0125]
+    assert _significant(pd.Series([0.125, 0.375]), 2).tolist() == [0.12, 0.38]  # exact halves
