@@ -50,7 +50,13 @@ from tqdm.auto import tqdm
 
 from clusterqi import __version__
 from clusterqi.errors import DataError
-from clusterqi.executors import DEFAULT_RENDERER, ReportJob, ReportResult, make_executor
+from clusterqi.executors import (
+    DEFAULT_RENDERER,
+    Executor,
+    ReportJob,
+    ReportResult,
+    make_executor,
+)
 from clusterqi.hashing import json_hash, sha256_file
 from clusterqi.index_page import report_counts, write_index
 from clusterqi.indicators import catalogue_hash
@@ -377,27 +383,48 @@ def run_batch(
     run file before anything runs.
     """
     clock = time.perf_counter()
-    plan = plan_batch(run, only=only, resume=resume)
-    run = plan.run
-    if dry_run:
-        print(plan.describe())
-        return BatchSummary(run.output, [], plan.skipped, time.perf_counter() - clock, dry_run=True)
-    output = run.output
-    _prepare_output(output)
-    with output_lock(output):
-        try:
-            return _run_locked(plan, output, clock, workers, executor, scheduler, renderer,
-                               progress, on_result)
-        except OSError as exc:
-            done = len([p for p in output.glob("*.html") if p.name != INDEX_NAME])
-            raise DataError(
-                f"{output}: could not write {Path(exc.filename).name if exc.filename else 'a file'}"
-                f" ({exc.strerror}); the {done} report(s) already in the folder are kept: free "
-                "space or fix the folder, then run again with --resume") from None
+    run = run if isinstance(run, RunFile) else load_run_file(run)
+    ahead = None if dry_run or resume or only else _started_ahead(run, workers, executor)
+    try:
+        plan = plan_batch(run, only=only, resume=resume)
+        run = plan.run
+        if dry_run:
+            print(plan.describe())
+            return BatchSummary(run.output, [], plan.skipped, time.perf_counter() - clock, dry_run=True)
+        output = run.output
+        _prepare_output(output)
+        with output_lock(output):
+            try:
+                return _run_locked(plan, output, clock, workers, executor, scheduler, renderer,
+                                   progress, on_result, ahead)
+            except OSError as exc:
+                done = len([p for p in output.glob("*.html") if p.name != INDEX_NAME])
+                raise DataError(
+                    f"{output}: could not write {Path(exc.filename).name if exc.filename else 'a file'}"
+                    f" ({exc.strerror}); the {done} report(s) already in the folder are kept: free "
+                    "space or fix the folder, then run again with --resume") from None
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _started_ahead(run: RunFile, workers: int | None, executor: str) -> Executor | None:
+    """The local workers, their kernels already starting while the batch plans (planning reads
+    the data on one core for a few seconds; each kernel's start is ~3 s of imports). Only for a
+    run of all its clusters (no ``--resume`` or ``--only``, which may leave fewer reports than
+    workers, or none); a plan that fails stops them again."""
+    if executor != "local":
+        return None
+    count = workers or run.worker_count
+    if isinstance(run.clusters, list):
+        count = max(1, min(count, len(set(run.clusters))))
+    pool = make_executor("local", workers=count)
+    pool.start(str(Path(run.notebook).resolve().parent))
+    return pool
 
 
 def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, progress,
-                on_result) -> BatchSummary:
+                on_result, ahead=None) -> BatchSummary:
     """run_batch's work once the output folder is locked."""
     run = plan.run
     old_manifest = read_manifest(output)
@@ -422,7 +449,8 @@ def _run_locked(plan, output, clock, workers, executor, scheduler, renderer, pro
             )
             for cid in plan.to_run
         ]
-        results = _execute(jobs, plan, entries, started, workers or run.worker_count, executor, scheduler, progress, on_result)
+        results = _execute(jobs, plan, entries, started, workers or run.worker_count, executor, scheduler, progress,
+                           on_result, ahead)
     write_index(output, entries, title=f"Cluster reports: {output.name}", period=f"{run.period_start} to {run.period_end}",
                 since=plan.since)
     return BatchSummary(output, results, plan.skipped, time.perf_counter() - clock)
@@ -466,12 +494,16 @@ def _prepare_tables(run: RunFile, earlier: str | None) -> Path:
     return Path(path)
 
 
-def _execute(jobs, plan, entries, started, workers, executor, scheduler, progress, on_result) -> list[ReportResult]:
+def _execute(jobs, plan, entries, started, workers, executor, scheduler, progress, on_result,
+             ahead=None) -> list[ReportResult]:
+    """Run the jobs on ``ahead`` (workers started while the batch planned) or a new executor."""
     output = plan.run.output
     results: list[ReportResult] = []
     bar = tqdm(total=len(jobs), unit="report", desc="reports", disable=not progress, dynamic_ncols=True)
+    pool = ahead if ahead is not None else make_executor(executor, workers=min(workers, len(jobs)),
+                                                          scheduler=scheduler)
     try:
-        with make_executor(executor, workers=min(workers, len(jobs)), scheduler=scheduler) as pool:
+        with pool:
             for result in pool.run(jobs):
                 results.append(result)
                 entries[result.cluster_id].update(

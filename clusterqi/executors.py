@@ -54,6 +54,7 @@ __all__ = [
     "write_report",
     "ExecutedReport",
     "shutdown_worker_kernels",
+    "start_worker_kernel",
     "DEFAULT_RENDERER",
     "PARENT_RENDERS_UP_TO",
 ]
@@ -127,6 +128,13 @@ class ExecutedReport:
     failed: ReportResult | None = None
     seconds: float = 0.0
     worker: str = ""
+
+
+def start_worker_kernel(folder: str) -> str:
+    """Start this worker's kernel ahead of its first job, in ``folder`` (where the notebooks
+    run); returns the worker's name. :meth:`LocalExecutor.start` sends one to each worker."""
+    _kernel().start(folder)
+    return f"{os.uname().nodename}:{os.getpid()}"
 
 
 def execute_report_job(job: ReportJob) -> ExecutedReport:
@@ -226,6 +234,10 @@ class Executor(ABC):
     def close(self) -> None:
         """Stop the workers and their kernels."""
 
+    def start(self, folder: str) -> None:  # noqa: B027 (optional: by default nothing to do)
+        """Start the workers and their kernels ahead of the jobs (e.g. while the batch is still
+        planning), the notebooks to run in ``folder``. Optional: :meth:`run` starts what it needs."""
+
     def __enter__(self) -> Executor:
         return self
 
@@ -251,8 +263,9 @@ class LocalExecutor(Executor):
         self.workers = workers or os.cpu_count() or 1
         self.render_in_parent = self.workers <= PARENT_RENDERS_UP_TO if render_in_parent is None else render_in_parent
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: list = []
 
-    def run(self, jobs: Sequence[ReportJob]) -> Iterator[ReportResult]:
+    def _started_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
@@ -260,6 +273,17 @@ class LocalExecutor(Executor):
                 initializer=_init_local_worker,
                 initargs=(os.getpid(),),
             )
+        return self._pool
+
+    def start(self, folder: str) -> None:
+        """Spawn the workers and start a kernel in each (~3 s of imports) while this process
+        goes on (the batch plans meanwhile, on one core); the jobs queue behind. A kernel that
+        fails to start here is started again by its first job, which reports any failure."""
+        pool = self._started_pool()
+        self._starting = [pool.submit(start_worker_kernel, str(folder)) for _ in range(self.workers)]
+
+    def run(self, jobs: Sequence[ReportJob]) -> Iterator[ReportResult]:
+        self._started_pool()
         # With few workers, they only run notebooks and this process writes the HTML while they go
         # on to the next cluster, so no core idles while a report is rendered (2 cores: ~1.6 -> ~1.85
         # busy); with many, one process could not keep up, and each worker renders its own.
@@ -286,6 +310,7 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._starting = []
 
 
 class DaskExecutor(Executor):

@@ -234,6 +234,19 @@ class ReusableKernel:
         self._execute(f"{imports}\n{_STATE}.settle_collector()\n{_STATE}.snapshot_state()\ndel {', '.join(_top_names(self.warm_imports))}\n",
                       first=True)
 
+    def start(self, cwd: str | Path) -> None:
+        """Start the kernel now, with its warm-up imports, if none is running (in folder ``cwd``),
+        so that the first notebook need not wait for it; :meth:`run` starts one itself otherwise.
+        A kernel that fails to start is stopped and the error raised: the next :meth:`run`
+        tries afresh and reports it as that notebook's failure."""
+        if self._km is not None:
+            return
+        try:
+            self._start(Path(cwd))
+        except BaseException:
+            self.shutdown()
+            raise
+
     def shutdown(self) -> None:
         """Stop the kernel (the next :meth:`run` starts a fresh one)."""
         km, self._km = self._km, None

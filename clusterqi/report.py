@@ -59,8 +59,8 @@ from clusterqi.report_html import (
 from clusterqi.report_rows import (
     logged_in,
     numbers_rows,
-    own_notes,
     own_mask,
+    own_notes,
     report_rows,
 )
 from clusterqi.run_tables import (

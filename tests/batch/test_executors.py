@@ -41,3 +41,16 @@ def test_reports_are_written_whichever_process_renders_them(tmp_path, render_in_
         assert renderer_pid == (os.getpid() if render_in_parent else worker_pid)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
     assert not (tmp_path / "fail-on-purpose.html").exists()
+
+
+def test_workers_started_ahead_run_the_jobs_on_the_kernels_they_started(tmp_path):
+    """LocalExecutor.start spawns the workers and starts their kernels before any job is sent
+    (the batch does it while it plans); the jobs then run in those workers."""
+    jobs = [ReportJob(cid, str(PROBE), {"cluster_id": cid}, str(tmp_path / f"{cid}.html"), timeout=120,
+                      renderer=pid_html) for cid in ("first", "second")]
+    with LocalExecutor(1) as executor:
+        executor.start(str(PROBE.parent))
+        started_in = executor._starting[0].result(timeout=120)
+        results = list(executor.run(jobs))
+    assert [r.status for r in results] == ["done", "done"]
+    assert {r.worker for r in results} == {started_in}

@@ -77,3 +77,22 @@ def test_reports_on_a_reused_kernel_leave_no_kernel_client_open():
             kernel.run(PROBE, {"cluster_id": f"again-{i}"}, timeout=60)
         after = me.num_fds()
     assert after <= before, f"open file descriptors grew from {before} to {after} over 4 reports"
+
+
+def test_a_kernel_started_ahead_runs_the_first_report_and_a_failed_start_is_tried_again(tmp_path):
+    """start() readies the kernel before any notebook (a batch does it while it plans): the
+    first report runs on that kernel, a second start() changes nothing, and a kernel whose
+    warm-up fails is stopped, so the next run starts afresh and reports its own failure."""
+    with ReusableKernel() as kernel:
+        kernel.start(PROBE.parent)
+        assert kernel.started == 1
+        kernel.start(PROBE.parent)
+        first = probe_lines(kernel.run(PROBE, {"cluster_id": "after-start"}, timeout=60))
+        assert first["cluster_id"] == "after-start" and kernel.started == 1
+    with ReusableKernel(warm_imports=("a_module_that_does_not_exist",)) as broken:
+        with pytest.raises(NotebookFailed, match="kernel set-up failed: ModuleNotFoundError"):
+            broken.start(tmp_path)
+        assert broken._km is None
+        with pytest.raises(NotebookFailed, match="ModuleNotFoundError"):
+            broken.run(PROBE, {"cluster_id": "after-failed-start"}, timeout=60)
+        assert broken.started == 2
