@@ -41,7 +41,6 @@ Example usage::
 from __future__ import annotations
 
 import base64
-import contextlib
 import functools
 import gzip
 import json
@@ -52,8 +51,9 @@ from typing import Any
 import altair as alt
 import altair.utils.data as alt_data
 import pandas as pd
-from altair.utils import schemapi
 from altair.utils.schemapi import debug_mode
+
+from clusterqi.charts.spec_values import plain_first
 
 __all__ = [
     "RENDERER_NAME",
@@ -293,47 +293,11 @@ def chart_spec(chart: alt.TopLevelMixin) -> dict:
 
     Not validated against the Vega-Lite schema again: the chart tests validate every builder's
     spec, and validation was ~40% of an explorer redraw and a fifth of a report's charts. Made
-    with :func:`_plain_first`, Altair's own conversion with a short way for plain values.
+    with :func:`clusterqi.charts.spec_values.plain_first`: Altair's own conversion, with a
+    short way for plain values.
     """
-    with debug_mode(False), _plain_first():  # nor each schema object Altair makes (its "debug mode")
+    with debug_mode(False), plain_first():  # nor each schema object Altair makes (its "debug mode")
         return chart.to_dict(validate=False, context={"pre_transform": False})
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _todict_plain_first(obj: Any, context: Any, np_opt: Any, pd_opt: Any) -> Any:
-    """Altair's ``schemapi._todict`` with plain values, and plain lists and dicts of them,
-    turned into a spec without its ten type checks each (one a runtime protocol check): the
-    chart data's records are most of a spec. Exactly what Altair gives: its checks return these
-    unchanged (a ``numpy`` number is none of these types), and anything else goes to Altair."""
-    kind = type(obj)
-    if kind in _PLAIN:
-        return obj
-    if kind is dict:
-        return {k: _todict_plain_first(v, context, np_opt, pd_opt) for k, v in obj.items()
-                if v is not alt.Undefined}
-    if kind is list or kind is tuple:
-        return [_todict_plain_first(v, context, np_opt, pd_opt) for v in obj]
-    return _ALTAIR_TODICT(obj, context, np_opt, pd_opt)
-
-
-_ALTAIR_TODICT = schemapi._todict
-
-
-@contextlib.contextmanager
-def _plain_first():
-    """Altair's spec conversion uses :func:`_todict_plain_first` while the block runs (it
-    finds ``_todict`` by name in its module at each call). ~10% of turning a report's charts
-    into specs; ``tests/charts/test_offline.py`` checks the specs are the same."""
-    if schemapi._todict is not _ALTAIR_TODICT:  # already inside (or Altair changed it): as is
-        yield
-        return
-    schemapi._todict = _todict_plain_first
-    try:
-        yield
-    finally:
-        schemapi._todict = _ALTAIR_TODICT
 
 
 def chart_markup(spec: dict, embed_options: dict | None = None) -> str:

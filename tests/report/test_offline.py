@@ -104,6 +104,8 @@ def test_chart_spec_gives_the_spec_altair_gives():
     import numpy as np
     from altair.utils import schemapi
 
+    from clusterqi.charts import spec_values
+
     data = pd.DataFrame({
         "name": pd.Series(["Practice A", None, "B"], dtype="str"),
         "value": [1.5, np.nan, 3.0],
@@ -127,6 +129,6 @@ def test_chart_spec_gives_the_spec_altair_gives():
     with alt.data_transformers.enable(offline.RENDERER_NAME):
         expected = layered.to_dict(validate=False, context=dict(context))
         assert offline.chart_spec(layered) == expected
-    assert schemapi._todict is offline._ALTAIR_TODICT
+    assert schemapi._todict is spec_values._ALTAIR_TODICT
     assert json.dumps(offline.chart_spec(layered), sort_keys=True) == json.dumps(expected,
                                                                                sort_keys=True)
