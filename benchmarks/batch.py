@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         ("naive loop, peak memory", f"{naive_peak / 2**20:,.0f} MB"),
         (f"clusterqi batch, all {len(clusters)} clusters, wall", f"{wall / 60:.1f} min ({done} done, {failed} failed)"),
         ("clusterqi batch, per report (wall / reports)", f"{batch_per:.2f} s"),
-        ("ratio batch / naive per report", f"{batch_per / naive_per:.2f} (goal <= 0.10)"),
+        ("ratio batch / naive per report", f"{batch_per / naive_per:.3f} (goal <= 0.10)"),
         ("clusterqi batch, peak memory (all processes)", f"{batch_peak / 2**20:,.0f} MB (goal <= 2,560 MB)"),
     ] + [(f"explorer update: {k}", f"{v * 1000:.0f} ms") for k, v in updates.items()]
     width = max(len(r[0]) for r in rows)

@@ -2,7 +2,8 @@
 
 :func:`run_batch` is what ``clusterqi batch PARAMS.yaml`` does:
 
-1. validate the run file and check it against the data (every problem listed at once);
+1. validate the run file and check it against the data (every problem listed at once); a run of
+   all its clusters starts its workers and their kernels first, so they are ready when planning ends;
 2. load and calculate once for the whole run (:func:`clusterqi.run_tables.cached_run_tables` writes
    the indicator table as Parquet to the cache; each notebook gets its path as ``indicator_table``);
 3. run the report notebook for each cluster in parallel (:mod:`clusterqi.executors`: spawn workers
