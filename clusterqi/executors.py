@@ -33,7 +33,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -234,9 +234,11 @@ class Executor(ABC):
     def close(self) -> None:
         """Stop the workers and their kernels."""
 
-    def start(self, folder: str) -> None:  # noqa: B027 (optional: by default nothing to do)
+    def start(self, folder: str) -> list[Future]:
         """Start the workers and their kernels ahead of the jobs (e.g. while the batch is still
-        planning), the notebooks to run in ``folder``. Optional: :meth:`run` starts what it needs."""
+        planning), the notebooks to run in ``folder``; returns the starts under way (none by
+        default: :meth:`run` starts what it needs)."""
+        return []
 
     def __enter__(self) -> Executor:
         return self
@@ -263,7 +265,6 @@ class LocalExecutor(Executor):
         self.workers = workers or os.cpu_count() or 1
         self.render_in_parent = self.workers <= PARENT_RENDERS_UP_TO if render_in_parent is None else render_in_parent
         self._pool: ProcessPoolExecutor | None = None
-        self._starting: list = []
 
     def _started_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -275,12 +276,13 @@ class LocalExecutor(Executor):
             )
         return self._pool
 
-    def start(self, folder: str) -> None:
+    def start(self, folder: str) -> list[Future]:
         """Spawn the workers and start a kernel in each (~3 s of imports) while this process
-        goes on (the batch plans meanwhile, on one core); the jobs queue behind. A kernel that
-        fails to start here is started again by its first job, which reports any failure."""
+        goes on (the batch plans meanwhile, on one core); the jobs queue behind. Returns the
+        starts (each gives its worker's name). A kernel that fails to start here is started
+        again by its first job, which reports any failure."""
         pool = self._started_pool()
-        self._starting = [pool.submit(start_worker_kernel, str(folder)) for _ in range(self.workers)]
+        return [pool.submit(start_worker_kernel, str(folder)) for _ in range(self.workers)]
 
     def run(self, jobs: Sequence[ReportJob]) -> Iterator[ReportResult]:
         self._started_pool()
@@ -310,7 +312,6 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        self._starting = []
 
 
 class DaskExecutor(Executor):

@@ -49,8 +49,8 @@ def test_workers_started_ahead_run_the_jobs_on_the_kernels_they_started(tmp_path
     jobs = [ReportJob(cid, str(PROBE), {"cluster_id": cid}, str(tmp_path / f"{cid}.html"), timeout=120,
                       renderer=pid_html) for cid in ("first", "second")]
     with LocalExecutor(1) as executor:
-        executor.start(str(PROBE.parent))
-        started_in = executor._starting[0].result(timeout=120)
+        (starting,) = executor.start(str(PROBE.parent))
+        started_in = starting.result(timeout=120)
         results = list(executor.run(jobs))
     assert [r.status for r in results] == ["done", "done"]
     assert {r.worker for r in results} == {started_in}
