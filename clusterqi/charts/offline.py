@@ -351,8 +351,11 @@ def chart_values(data: Any, max_rows: int = MAX_CHART_ROWS) -> Any:
         if len(data) > max_rows:
             raise alt.MaxRowsError(
                 f"the chart data has {len(data)} rows, more than {max_rows}; aggregate it first")
-        frame = data.rename(columns=str)
-        dates = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+        # names as text (a chart's frames mostly have them already: renaming copied each frame)
+        frame = (data if all(type(c) is str for c in data.columns)
+                 else data.rename(columns=str))
+        dates = [c for c, kind in frame.dtypes.items()
+                 if pd.api.types.is_datetime64_any_dtype(kind)]
         if dates:  # as Altair writes them: ISO text, "" for a missing date
             frame = frame.assign(**{c: frame[c].map(lambda t: "" if pd.isna(t) else t.isoformat())
                                     for c in dates})
