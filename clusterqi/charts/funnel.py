@@ -77,6 +77,12 @@ _LINE_INPUTS = ["indicator_id", "level", "period_type", "period", "numerator", "
                 "plot_size", "value", "scotland_value", "phi", "tau2"]
 
 
+#: The columns a funnel's points, numbers table and sentence read: select_rows takes only these
+_POINT_INPUTS = ["area_id", "area_name", "period", "value", "lower_95", "upper_95",
+                 "scotland_value", "denominator", "plot_size", "denominator_band",
+                 "interpretation", FUNNEL_FLAG, inputs.QUALITY_FLAG_COLUMN]
+
+
 def _sized_rows(table: pd.DataFrame, indicator_id: str, multiplier: float, level: str,
                 period: str) -> pd.DataFrame:
     """The level's total rows as ``funnel_lines`` reads them from a releasable table.
@@ -182,7 +188,8 @@ def _funnel_frame(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The indicator-table rows used, and :func:`funnel_data`'s frame."""
     ind = inputs.resolve_indicator(indicator)
-    rows = inputs.select_rows(table, ind.id, level, "total", period, cluster_id=cluster_id)
+    rows = inputs.select_rows(table, ind.id, level, "total", period, cluster_id=cluster_id,
+                              columns=_POINT_INPUTS)
     if rows.empty:
         raise ValueError(f"no {level} rows for indicator {ind.id!r} in period {period!r}")
     size = inputs.size_column(rows)

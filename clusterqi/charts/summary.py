@@ -87,7 +87,9 @@ def summary_data(
     themes = theme_order(catalogue)
     for order, (indicator_id, definition) in enumerate(catalogue.items()):
         ind = inputs.resolve_indicator(definition)
-        clusters = inputs.select_rows(table, indicator_id, "cluster", "total", period)
+        clusters = inputs.select_rows(table, indicator_id, "cluster", "total", period, columns=[
+            "area_id", "area_name", "period", "value", "scotland_value", "interpretation",
+            vocabulary.headline().verdict_column, inputs.QUALITY_FLAG_COLUMN])
         own = clusters[clusters["area_id"] == cluster_id]
         if own.empty:
             continue
