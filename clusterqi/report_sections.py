@@ -514,7 +514,8 @@ def _card_sentence(report, ind, total: pd.Series | None, brief: dict[str, str]) 
 
 def _neighbour_names(report, indicator_id: str) -> list[str]:
     """The report's own cluster, then the other clusters of its HSCP, by name (table order)."""
-    rows = _rows(report, indicator_id, "cluster", "total", own=False)
+    rows = report.rows(indicator_id, "cluster", "total", own=False,
+                       columns=["area_id", "area_name", "hscp_code"])
     own = rows[rows["area_id"] == report.cluster_id]
     names = [str(n) for n in own["area_name"]]
     if len(own) and "hscp_code" in rows:
@@ -542,7 +543,7 @@ def show_indicator_sections(report) -> None:
         total = own_total.iloc[0] if len(own_total) else None
         badge, sentence = _card_sentence(report, ind, total, brief)
         small = ""
-        if len(_rows(report, indicator_id, "cluster", "month")):
+        if report.count(indicator_id, "cluster", "month"):
             # rows prepared once for the chart and its sentence; Altair's build-time validation
             # off, as for every other chart (chart_with_text)
             with shared_chart_data(), debug_mode(False):
@@ -588,7 +589,7 @@ def _more_markup(report, ind, table: pd.DataFrame, total, threshold: int) -> str
                "cluster", audience=aud, threshold=threshold),
         "<h4>Member practices</h4>",
     ]
-    if len(_rows(report, ind.id, "practice", "total")):
+    if report.count(ind.id, "practice", "total"):
         parts.append(_chart("practice", "The numbers behind the practice chart", table, ind,
                             report.cluster_id, audience=aud, threshold=threshold))
     else:

@@ -273,3 +273,30 @@ def test_significant_figures_round_as_python_rounds_each_value():
         np.testing.assert_array_equal(got, np.array(expected))
     assert _significant(pd.Series([2.675, 1234.5, 0.0125]), 3).tolist() == [2.68, 1230.0, 0.0125]
     assert _significant(pd.Series([0.125, 0.375]), 2).tolist() == [0.12, 0.38]  # exact halves
+
+
+def test_a_reports_rows_by_group_equal_filtering_its_table(run_tables, awkward_clusters):
+    """ClusterReport.rows (positions found once per report) gives what filtering the table
+    gives (report_rows.unit_rows), in table order; only the asked columns the table has with
+    ``columns``; ``count`` is how many rows there are, for the cluster's own rows and all."""
+    from clusterqi.report_rows import unit_rows
+    from clusterqi.vocabulary import LEVELS
+
+    cluster_id = awkward_clusters["cross-boundary"]
+    report = build_report(cluster_id=cluster_id, period_end=SYNTHETIC_PERIOD_END, months=MONTHS,
+                          indicator_table=str(run_tables), audience="cluster")
+    table = report.table
+    checked = 0
+    for indicator_id in list(report.catalogue)[:3]:
+        for level in LEVELS:
+            for period_type in ("total", "month"):
+                for own in (True, False):
+                    expected = unit_rows(table, cluster_id, indicator_id, level, period_type, own)
+                    got = report.rows(indicator_id, level, period_type, own)
+                    assert_frame_equal(got, expected)
+                    assert report.count(indicator_id, level, period_type, own) == len(expected)
+                    few = report.rows(indicator_id, level, period_type, own,
+                                      columns=["area_name", "no_such_column", "value"])
+                    assert_frame_equal(few, expected[["area_name", "value"]])
+                    checked += len(expected)
+    assert checked > 100
