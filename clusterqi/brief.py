@@ -143,7 +143,7 @@ def _spc(months: pd.DataFrame, last_months: int) -> tuple[str | None, float]:
     if months.empty or "spc_rule" not in months:
         return None, 0.0
     # a dozen or two months: read as plain arrays (pandas' per-call cost was most of the time)
-    months = months.sort_values("period")
+    months = months.sort_values("period", kind="stable")
     rules = _texts(months["spc_rule"])
     signal = (months["spc_signal"].astype("boolean").fillna(False).to_numpy(dtype=bool)
               if "spc_signal" in months else np.array([rule != "" for rule in rules], dtype=bool))
@@ -187,7 +187,7 @@ def _move(months: pd.DataFrame) -> tuple[float, float, float] | None:
     """(earlier value, later value, relative change) of the last 12 months against the 12 before."""
     if len(months) < 24:
         return None
-    months = months.sort_values("period")
+    months = months.sort_values("period", kind="stable")
     values = pd.to_numeric(months["value"], errors="coerce")
     if values.isna().any():
         return None

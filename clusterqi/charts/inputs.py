@@ -243,9 +243,9 @@ def select_rows(
         if value is not None:
             keep &= (table[column].iloc[positions] == value).to_numpy(dtype=bool, na_value=False)
     positions = positions[keep]
-    if period_type == "month":  # as DataFrame.sort_values("period") orders them
+    if period_type == "month":  # by period, rows of one period in table order
         periods = table["period"].iloc[positions].reset_index(drop=True)
-        positions = positions[periods.sort_values().index.to_numpy()]
+        positions = positions[periods.sort_values(kind="stable").index.to_numpy()]
     if columns is not None:
         wanted = table.columns.get_indexer([c for c in columns if c in table.columns])
         return table.iloc[positions, wanted].reset_index(drop=True)

@@ -62,7 +62,7 @@ def practice_data(
     if own.empty:
         raise ValueError(f"no cluster total row for indicator {ind.id!r} and cluster "
                          f"{cluster_id!r}")
-    rows = rows[rows["period"] == own["period"].iloc[0]].sort_values("area_name")
+    rows = rows[rows["period"] == own["period"].iloc[0]].sort_values("area_name", kind="stable")
     data = pd.DataFrame({
         "practice": rows["area_name"].astype(str),
         "value": inputs.compact(rows["value"]),
