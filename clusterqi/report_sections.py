@@ -58,6 +58,7 @@ from clusterqi.report_html import (
     REPORT_METADATA_KEY,
     TOC_PLACEHOLDER,
 )
+from clusterqi.text_storage import python_strings
 from clusterqi.vocabulary import audience as audience_record
 from clusterqi.vocabulary import headline
 
@@ -243,6 +244,7 @@ def _chart(kind: str, caption: str, *args: Any, order: list[str] | None = None,
 # --- sections -----------------------------------------------------------------------------------
 
 
+@python_strings
 def show_header(report) -> None:
     """The cluster's name, the period in words and "What to discuss"; its output metadata
     carries what render_html checks and links."""
@@ -311,6 +313,7 @@ def _since_count(report) -> int | None:
     return None if since is None else since.count
 
 
+@python_strings
 def show_since_last_report(report) -> None:
     """"Since the last report": which earlier period, from where, and at most
     :data:`SINCE_SHOWN` changes (new and resolved signals, verdicts that moved, the largest
@@ -363,6 +366,7 @@ def _badge(word: str) -> str:
     return f"<span class='cqi-badge cqi-{word}'>{_e(word)}</span> "
 
 
+@python_strings
 def show_at_a_glance(report) -> None:
     """The spine chart across all indicators, with how to read it, its summary and numbers."""
     markup = _chart("summary", "The numbers behind the at-a-glance chart",
@@ -419,6 +423,7 @@ def context_strip(report) -> str:
             f"</tr></thead><tbody>{body}</tbody></table>")
 
 
+@python_strings
 def show_context(report) -> None:
     """Who the cluster serves (context strip) and its "clusters like ours" peer group."""
     strip = context_strip(report)
@@ -456,6 +461,7 @@ def _practice_context_markup(report) -> str:
                              "deprived 10% of Scotland)")
 
 
+@python_strings
 def show_contents(report) -> None:
     """The contents list (filled in by render_html) and the "download the numbers" link."""
     _show("<nav class='cqi-toc' aria-labelledby='contents'>"
@@ -525,6 +531,7 @@ def _neighbour_names(report, indicator_id: str) -> list[str]:
     return names
 
 
+@python_strings
 def show_indicator_sections(report) -> None:
     """One card per indicator in a grid of small multiples: the sentence and a small trend chart;
     the funnel, trend with comparator drop-down, SPC, practices, why it matters, interpretation
@@ -618,6 +625,7 @@ def _direction(ind) -> str:
     return "lower is better" if ind.low_is_good else "higher is better"
 
 
+@python_strings
 def show_local_measures(report) -> None:
     """The cluster's local QI measure as an annotated run chart, when the report has one."""
     if report.local is None:
@@ -634,6 +642,7 @@ def show_local_measures(report) -> None:
     )
 
 
+@python_strings
 def show_quality_notes(report) -> None:
     """The data-quality notes that apply to this cluster, in plain English (already releasable)."""
     notes = report.quality_notes
@@ -665,6 +674,7 @@ def _note_texts(notes: pd.DataFrame) -> list[str]:
     return texts
 
 
+@python_strings
 def show_how_to_read(report) -> None:
     """A short glossary, then funnel plots, SPC and hidden figures explained in plain words."""
     terms = "".join(f"<dt>{_e(name)}</dt><dd>{_e(words)}</dd>"
@@ -705,6 +715,7 @@ def show_how_to_read(report) -> None:
     )
 
 
+@python_strings
 def show_about(report) -> None:
     """Who made the report, from which data, how figures are protected; parameters and hashes
     folded away; a link back to the index."""

@@ -18,6 +18,7 @@ from clusterqi.errors import DataError
 from clusterqi.report import QUALITY_FILE, RUN_FILE, build_report, report_rows
 from clusterqi.report_rows import own_notes, report_mask
 from clusterqi.run_tables import Run, run_for
+from clusterqi.text_storage import python_text
 from tests.conftest import SYNTHETIC_PERIOD_END
 from tests.report.conftest import MONTHS
 
@@ -44,7 +45,7 @@ def _reference(path: Path, cluster_id: str, audience: str = "cluster", reveal: s
                               threshold=threshold, rounding=rounding, salt=salt)
     marks = _audited_marks(path, table, threshold) if audience != "analyst" else None
     releasable, _ = apply_disclosure(table, policy, suppression=marks)
-    rows = report_rows(releasable, cluster_id)
+    rows = python_text(report_rows(releasable, cluster_id))  # as a report holds its text
     return rows, own_notes(release_findings(findings, rows, table, policy), rows, cluster_id)
 
 
