@@ -73,7 +73,7 @@ from clusterqi.run_tables import (
     prepare_run_tables,
     run_for,
 )
-from clusterqi.text_storage import python_text
+from clusterqi.text_storage import arrow_strings, python_text
 from clusterqi.vocabulary import AUDIENCES, CLUSTER
 from clusterqi.vocabulary import audience as audience_record
 
@@ -344,6 +344,7 @@ def _release(params: ReportParameters, run, catalogue: dict, positions: np.ndarr
     return policy, scope, releasable, log
 
 
+@arrow_strings  # the earlier run's rows, as build_report works on them (clusterqi.text_storage)
 def released_table(parameters: ReportParameters | None = None, /, **values: Any) -> pd.DataFrame:
     """The cluster's own rows (cluster level) of the released table the report of these
     parameters shows, without making the rest of the report: what "since the last report"

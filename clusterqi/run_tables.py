@@ -59,6 +59,7 @@ from clusterqi.loaders import load_dataset
 from clusterqi.loaders.reading import file_sha256
 from clusterqi.paths import cache_dir, replacing
 from clusterqi.quality import assess_quality, flag_indicator_table
+from clusterqi.text_storage import arrow_strings
 from clusterqi.vocabulary import CLUSTER, HB, HSCP, PRACTICE, SCOTLAND, UNIT_LEVELS
 
 __all__ = [
@@ -518,6 +519,7 @@ def load_run(path: str | os.PathLike, rebuild=None) -> Run:
     return _RUNS[key]
 
 
+@arrow_strings  # a run's tables keep Arrow text whoever asks (clusterqi.text_storage)
 def run_for(data, period_end: str, months: int, indicator_table=None) -> Run:
     """The run a report asks for: its ``indicator_table`` if given, else the cached run of
     ``data``; checked to be for the same period."""

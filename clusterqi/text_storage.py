@@ -10,8 +10,11 @@ same values, missing values NaN, the same methods and results) is taken by NumPy
 So a report's table holds its text that way (:func:`python_text`, in
 :func:`clusterqi.report.build_report`), and the report's own steps run with Python storage as
 pandas' default for new text (the :func:`python_strings` decorator); outside
-them pandas' default is untouched. Both only change how text is stored: the reports, their
-tables, CSVs and chart specs are the same.
+them pandas' default is untouched. A run's large tables keep Arrow text whoever reads them
+(:func:`arrow_strings`, on :meth:`clusterqi.run_tables.Run.read` and
+:func:`clusterqi.report.released_table`): in Python strings they take several times the memory.
+This only changes how text is stored: the reports, their tables, CSVs and chart specs are the
+same.
 
 Example usage::
 
@@ -33,7 +36,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-__all__ = ["PYTHON_TEXT", "python_strings", "python_text"]
+__all__ = ["PYTHON_TEXT", "arrow_strings", "python_strings", "python_text"]
 
 #: The ``str`` dtype with Python storage (missing values NaN, as pandas' default ``str``).
 PYTHON_TEXT = pd.StringDtype("python", na_value=np.nan)
@@ -55,6 +58,26 @@ def python_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _python_storage() -> Iterator[None]:
     with pd.option_context(_STORAGE_OPTION, "python"):
         yield
+
+
+@contextlib.contextmanager
+def _arrow_storage() -> Iterator[None]:
+    with pd.option_context(_STORAGE_OPTION, "pyarrow"):
+        yield
+
+
+def arrow_strings(func: _F) -> _F:
+    """Run ``func`` with Arrow storage as pandas' default for new text, whoever calls it: for
+    reading and choosing from a run's large tables (hundreds of thousands of rows), which a
+    report's steps may do under :func:`python_strings` (its "since the last report" reads the
+    earlier period's run), where Python strings would take several times the memory."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _arrow_storage():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def python_strings(func: _F) -> _F:

@@ -92,3 +92,21 @@ def test_a_reports_text_storage_changes_none_of_its_html_or_charts(run_tables, n
     assert arrow.table[text[0]].dtype == ARROW_TEXT
     assert _markup(arrow, monkeypatch, "pyarrow") == python
     assert python.count('id="ID"') > 20  # the charts are in it
+
+
+def test_a_runs_tables_keep_arrow_text_whoever_reads_them(run_tables, monkeypatch):
+    """A report's "since" reads the earlier period's run inside a report step (Python storage
+    by default there); the run's large tables must still hold Arrow text (in Python strings a
+    batch kernel's memory grew by ~300 MB)."""
+    from collections import OrderedDict
+
+    from clusterqi import run_tables as module
+
+    monkeypatch.setattr(module, "_RUNS", OrderedDict())  # read afresh, not from this process's cache
+    run = python_strings(module.run_for)(None, SYNTHETIC_PERIOD_END, MONTHS, str(run_tables))
+    assert pd.get_option("mode.string_storage") != "python"
+    text = {name: kind for frame in (run.table, run.findings)
+            for name, kind in frame.dtypes.items() if isinstance(kind, pd.StringDtype)}
+    text.update(run._dtypes)  # the text columns held as categories, as read
+    assert len(text) > 10
+    assert {kind.storage for kind in text.values()} == {"pyarrow"}, text
