@@ -26,6 +26,10 @@ lead receives by email and opens offline:
 A notebook whose report header says it is not releasable is refused unless its audience is
 ``"analyst"`` (then the page carries a "not for release" banner).
 
+Why one module of this size: turning an executed notebook into the released page is one pass
+(check releasability, strip outputs, place the contents list and the numbers download, export,
+write) over the same template and report metadata.
+
 Example usage::
 
     from clusterqi.report_html import render_html

@@ -25,6 +25,11 @@ alone). Every string that comes from data is HTML-escaped here, so a practice na
 releasability and the "download the numbers" CSV in its metadata, which
 :func:`clusterqi.report.render_html` checks and turns into the download link.
 
+Why one module of this size: it is the report's words and markup, every section the notebook
+shows with the sentences and tables around each chart, written against one report object and
+one set of HTML helpers (escaping, hidden-cell marks, tables, chart figures); the charts, the
+brief, the rows, "since" and the HTML export are already their own modules.
+
 Example usage (the notebook's cells)::
 
     report = build_report(**parameters)

@@ -25,6 +25,10 @@ What a run folder holds (:func:`prepare_run_tables` writes it):
 - :data:`RUN_FILE`: the run's facts (data extract dates, catalogue hash, period, clusterqi
   version, the salt that keys pseudonyms for every report of the run).
 
+Why one module of this size: a run's tables are calculated, cached by content, read back
+compactly and searched for each cluster's rows; all of it shares the folder layout, the file
+names and the compact dtypes, which splitting would pass back and forth between modules.
+
 Example usage::
 
     path = cached_run_tables("synthetic", "2026-09", 12)     # calculated once, then reused

@@ -20,6 +20,10 @@ the rest of Scotland), resolved signals (indicators no longer listed), then the 
 the 12-month value (at least :data:`clusterqi.brief.MOVE_SHARE` and more than chance moves
 counts of that size).
 
+Why one module of this size: "since the last report" is one feature (which earlier period,
+from a manifest or a month; its released table; the comparison) and the sentences for each kind
+of change are written from the same comparison columns.
+
 Example usage::
 
     from clusterqi.since import since_last_report

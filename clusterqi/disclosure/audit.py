@@ -38,6 +38,10 @@ components at once (one block-diagonal LP per bound instead of one per component
 unchanged has the same range as before), so a national table of tens of thousands of cells is
 protected in seconds.
 
+Why one module of this size: the audit is one algorithm (the problem, its split into
+independent components, fast bounds, then the linear programmes and ``protect``), and its parts
+share the same matrices.
+
 Example usage::
 
     from clusterqi.disclosure.audit import AuditProblem, audit, protect

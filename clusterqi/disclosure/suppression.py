@@ -32,6 +32,11 @@ values agree on every cluster, HSCP, board and Scotland row of the table are one
 comparator area (or, for a comparator pooled from a set of clusters such as peers, any member)
 is hidden in the same cell.
 
+Why one module of this size: primary and secondary suppression, the audit loop that confirms
+them and the comparators withheld with suppressed counts are one pass over the same count cells
+and groups, sharing their state (``_Cells``, ``_State``); the counts, the audit's linear
+programme and the release step are already their own modules.
+
 Example usage::
 
     marks = suppress_cells(table, threshold=5)

@@ -21,6 +21,11 @@ listed in one ``practice_not_in_simd`` warning. Without a SIMD file everything e
 before, ``Dataset.simd`` is None and one ``no_simd_file`` warning says that cluster context and
 peer comparisons ("clusters like ours") need it.
 
+Why one module of this size: a Dataset is assembled from every file of a folder (finding and
+classifying them, combining releases, checking populations and prescribing against each other,
+attaching SIMD), and these steps read each other's frames; each file format is read in its own
+module.
+
 Example usage::
 
     data = load_dataset("../shared/data/phs")

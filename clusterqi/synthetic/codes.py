@@ -27,6 +27,10 @@ day); the shares (4C about 8%, ibuprofen/naproxen about 80% of NSAIDs, DOACs abo
 anticoagulants, MDIs about three quarters of inhalers) from OpenPrescribing's national deciles. They
 are plausible, not published Scottish values.
 
+Why one module of this size: about half of its lines are data (which real presentations each
+indicator's groups draw on, at what rates, strengths and forms), and the functions that turn
+them into the code table are short and read that data.
+
 Example usage::
 
     table = build_code_table(load_catalogue(), load_presentations(), np.random.default_rng(1))
