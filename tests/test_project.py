@@ -3,6 +3,7 @@ CI runs the README's test command."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import tomllib
@@ -55,3 +56,18 @@ def test_gitignore_keeps_the_venv_caches_and_reports_out():
     ignored = (REPO / ".gitignore").read_text().split()
     for entry in (".venv/", "reports/", ".cache/"):
         assert entry in ignored
+
+
+#: Modules are one concept each; one longer than this ("~400 lines") says why in its docstring.
+LONG_MODULE_LINES = 420
+
+
+def test_every_long_module_says_why_it_is_one_module():
+    unexplained = []
+    for path in sorted((REPO / "clusterqi").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.count("\n")
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if lines > LONG_MODULE_LINES and "Why one module of this size:" not in doc:
+            unexplained.append(f"{path.relative_to(REPO)} ({lines} lines)")
+    assert not unexplained, unexplained
