@@ -54,28 +54,28 @@ def python_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(text) if text else frame
 
 
+def _with_default_storage(func: _F, storage: str) -> _F:
+    """``func`` run with ``storage`` as pandas' default for new text, restored after it (and on
+    an error)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with pd.option_context(_STORAGE_OPTION, storage):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def arrow_strings(func: _F) -> _F:
     """Run ``func`` with Arrow storage as pandas' default for new text, whoever calls it: for
     reading and choosing from a run's large tables (hundreds of thousands of rows), which a
     report's steps may do under :func:`python_strings` (its "since the last report" reads the
     earlier period's run): read in Python strings, it took a kernel from 901 MB to 1,219 MB
     over three reports of synthetic Scotland (Arrow: 910 MB)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with pd.option_context(_STORAGE_OPTION, "pyarrow"):
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+    return _with_default_storage(func, "pyarrow")
 
 
 def python_strings(func: _F) -> _F:
     """Run ``func`` with Python storage as pandas' default for new text (restored after it,
     and on an error)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with pd.option_context(_STORAGE_OPTION, "python"):
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+    return _with_default_storage(func, "python")

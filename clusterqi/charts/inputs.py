@@ -241,10 +241,11 @@ def select_rows(
     # the rows are chosen by position on the few columns that choose them, and the whole
     # table's ~55 columns are taken once, at the end
     positions = _positions(table).get((indicator_id, level, period_type), _NONE)
-    if period_type == "total" and period is None and len(positions):
-        period = _latest(_texts(table, "period")[positions])
     keep = np.ones(len(positions), dtype=bool)
-    for column, value in (("period", period), ("area_id", area_id), ("cluster_id", cluster_id)):
+    if period is not None or (period_type == "total" and len(positions)):
+        periods = _texts(table, "period")[positions]
+        keep &= periods == (period if period is not None else _latest(periods))
+    for column, value in (("area_id", area_id), ("cluster_id", cluster_id)):
         if value is not None:  # on the column's values as an array (a Series here cost ~9x)
             keep &= _texts(table, column)[positions] == value
     positions = positions[keep]
